@@ -1,0 +1,33 @@
+"""cpu_reference: the simplest correct single-device path.
+
+Plain `keras.layers.Embedding` tables, each trained by its own optimizer where the model
+declares one, on one device, with the Keras backend of your choice. It is the yardstick the
+distributed backends are compared against.
+"""
+
+from rsx.api import BackendSpec, ConfigError
+
+from .config import CpuReferenceConfig
+
+KERAS_BACKENDS = ("tensorflow", "jax")
+
+
+def environment(config) -> dict[str, str]:
+    if config.keras_backend not in KERAS_BACKENDS:
+        raise ConfigError(
+            f"backend.keras_backend={config.keras_backend!r} is not supported by cpu_reference",
+            f"use one of: {', '.join(KERAS_BACKENDS)}",
+        )
+    env = {"KERAS_BACKEND": config.keras_backend}
+    if config.keras_backend == "jax":
+        env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
+spec = BackendSpec(
+    name="cpu_reference",
+    config=CpuReferenceConfig,
+    implementation="rsx_plugins.cpu_reference.backend:CpuReferenceBackend",
+    environment=environment,
+    description="one device, plain Embedding tables with their own optimizers",
+)

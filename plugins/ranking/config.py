@@ -1,0 +1,32 @@
+"""Config of the ranking model (`model=ranking`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    # A keras.optimizers identifier: adam, adagrad, sgd, ftrl, ...
+    name: str = "adagrad"
+    # Learning rate.
+    learning_rate: float = 0.001
+
+
+@dataclasses.dataclass
+class RankingConfig:
+    # Plugin name; selects this model.
+    name: str = "ranking"
+    # Width of the user and movie embeddings.
+    embedding_dim: int = 32
+    # Units of the hidden Dense layers between the embeddings and the rating.
+    hidden_units: list[int] = dataclasses.field(default_factory=lambda: [256, 64])
+    # Activation of the hidden layers.
+    activation: str = "relu"
+    # Optimizer of the dense layers (the compile optimizer).
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=lambda: OptimizerConfig("adagrad", 0.001))
+    # The embedding tables' own optimizer; null = tables trained by `optimizer`.
+    table_optimizer: Optional[OptimizerConfig] = dataclasses.field(
+        default_factory=lambda: OptimizerConfig("adam", 0.001)
+    )

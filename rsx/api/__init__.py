@@ -1,0 +1,40 @@
+"""The public surface plugin authors import; nothing here imports a framework.
+
+A backend plugin publishes a `BackendSpec` and implements `BackendPlugin`; a model plugin
+publishes a `ModelSpec` and implements `ModelPlugin`. Keras-side building blocks that
+backends share (plain embedding tables, per-table optimizers, tf.data input) live in
+`rsx.api.engine`, to be imported only from a plugin's implementation module.
+"""
+
+from rsx.contract import (
+    BackendPlugin,
+    BackendSpec,
+    FeatureSpec,
+    ModelPlugin,
+    ModelSpec,
+    OptimizerSpec,
+    RuntimeInfo,
+    TableSpec,
+)
+from rsx.data.prepared import LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
+from rsx.errors import ConfigError, DataError, PluginError, RsxError
+
+__all__ = [
+    "BackendPlugin",
+    "BackendSpec",
+    "ConfigError",
+    "DataError",
+    "FeatureSpec",
+    "LABEL",
+    "MOVIE_ID",
+    "ModelPlugin",
+    "ModelSpec",
+    "OptimizerSpec",
+    "PluginError",
+    "PreparedData",
+    "RATING",
+    "RsxError",
+    "RuntimeInfo",
+    "TableSpec",
+    "USER_ID",
+]

@@ -1,0 +1,278 @@
+"""The plugin contract: what a model declares and what a backend realizes.
+
+A *model plugin* says what it needs, in framework-free terms: its input features, the
+embedding tables behind them (vocabulary, dimension, the table's own optimizer, combiner),
+and, once Keras is importable, its dense part, loss and metrics. A *backend plugin* decides
+how that is realized: plain `keras.layers.Embedding`, tables sharded over devices, or
+SparseCore; the device/strategy set-up; the optimizers; and the input pipeline's shape
+constraints. Models never branch on the backend; backends never know which model runs.
+
+Each plugin is announced by a light *spec* (`BackendSpec`, `ModelSpec`) published through
+an entry point (`rsx.backends` / `rsx.models`). A spec holds the config dataclass and the
+dotted path of the implementation, which is imported only after the backend's environment
+(KERAS_BACKEND, XLA_FLAGS, TPU variables) is set: Keras fixes its backend at import.
+
+Plugin authors import from `rsx.api` only. This module imports no framework.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import importlib
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+
+if TYPE_CHECKING:  # Only for type checkers: importing these at run time fixes Keras' backend.
+    import keras
+    import numpy as np
+
+    from rsx.data.prepared import PreparedData
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer by Keras name and learning rate, resolved by the backend.
+
+    Args:
+        name: a `keras.optimizers.get` identifier ("adam", "adagrad", "sgd", ...).
+        learning_rate: the learning rate.
+    """
+
+    name: str = "adagrad"
+    learning_rate: float = 0.001
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """An embedding table a model needs; the backend decides where and how it lives.
+
+    Args:
+        name: unique table name; backends name the table's layer/variables after it.
+        vocabulary_size: number of rows (largest id + 1).
+        embedding_dim: width of each row.
+        optimizer: the table's own optimizer; None trains the table with the dense optimizer.
+        combiner: how several ids of one example are reduced ("mean", "sum", "sqrtn").
+        initializer: a `keras.initializers.get` identifier for the rows.
+    """
+
+    name: str
+    vocabulary_size: int
+    embedding_dim: int
+    optimizer: Optional[OptimizerSpec] = None
+    combiner: str = "mean"
+    initializer: str = "uniform"
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSpec:
+    """An integer id input of the model and the table it is looked up in.
+
+    Args:
+        name: the input key (a column of the prepared data, e.g. "user_id").
+        table: name of the `TableSpec` holding this feature's rows.
+    """
+
+    name: str
+    table: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeInfo:
+    """What a backend actually set up; recorded as MLflow tags.
+
+    Args:
+        keras_backend: the Keras backend in use ("tensorflow", "jax", "torch").
+        device_kind: e.g. "cpu", "TPU v6e", "gpu".
+        device_count: devices the model is replicated or sharded over.
+        replicas: data-parallel replicas; global batch = per-replica batch x replicas.
+        process_count: processes taking part (multi-host); 1 on a single machine.
+        process_index: this process's index; only process 0 records to MLflow.
+        tags: further backend-specific tags, e.g. the embedding placement actually used.
+    """
+
+    keras_backend: str
+    device_kind: str
+    device_count: int = 1
+    replicas: int = 1
+    process_count: int = 1
+    process_index: int = 0
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+class ModelPlugin(abc.ABC):
+    """A recommender model: declares its needs, builds its Keras graph on what a backend gives.
+
+    Created after the backend's environment is set, so methods may import keras.
+
+    Args:
+        config: this plugin's config (an OmegaConf node of its config dataclass).
+        data: the prepared data; use it for vocabulary sizes and titles, not to train.
+    """
+
+    def __init__(self, config: Any, data: "PreparedData"):
+        self.config = config
+        self.data = data
+
+    @abc.abstractmethod
+    def features(self) -> list[FeatureSpec]:
+        """The id inputs, in the order the model reads them."""
+
+    @abc.abstractmethod
+    def tables(self) -> list[TableSpec]:
+        """The embedding tables behind `features()`."""
+
+    @abc.abstractmethod
+    def build(self, embeddings: "keras.layers.Layer") -> "keras.Model":
+        """Returns the Keras model.
+
+        Args:
+            embeddings: a layer from the backend mapping {feature name: int ids of shape
+                (batch,)} to {feature name: float vectors of shape (batch, dim)}; call it on
+                the dict of inputs. Built once; reuse it for every lookup (e.g. candidates).
+        """
+
+    def optimizer(self) -> OptimizerSpec:
+        """The optimizer of the dense part (and of tables declaring none)."""
+        return OptimizerSpec()
+
+    def loss(self) -> Any:
+        """A Keras loss identifier or instance."""
+        return "mean_squared_error"
+
+    def metrics(self) -> list[Any]:
+        """Keras metrics compiled into the model; their names become MLflow metric names."""
+        return []
+
+    def label(self) -> str:
+        """The column of the prepared data the model is trained to predict."""
+        return "label"
+
+    def evaluate_extra(self, model: "keras.Model", data: "PreparedData") -> dict[str, float]:
+        """Further test metrics beyond Keras' evaluate (e.g. recall@k); prefixed by nothing."""
+        return {}
+
+    def artifacts(self, model: "keras.Model", data: "PreparedData") -> dict[str, Any]:
+        """Files to attach to the run: file name -> str (text) or JSON-serializable object."""
+        return {}
+
+
+class BackendPlugin(abc.ABC):
+    """Realizes a model's declarations on some devices with some Keras backend.
+
+    Created after the environment from `BackendSpec.environment` is applied, so methods may
+    import keras and the framework.
+
+    Args:
+        config: this plugin's config (an OmegaConf node of its config dataclass).
+    """
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    @abc.abstractmethod
+    def setup(self) -> RuntimeInfo:
+        """Initializes devices/strategy/distribution once; says what it set up."""
+
+    def scope(self) -> contextlib.AbstractContextManager:
+        """Context in which the model and optimizers are created (e.g. `strategy.scope()`)."""
+        return contextlib.nullcontext()
+
+    @abc.abstractmethod
+    def embeddings(
+        self, tables: list[TableSpec], features: list[FeatureSpec], global_batch_size: int
+    ) -> "keras.layers.Layer":
+        """A layer mapping {feature: ids} -> {feature: vectors} for the declared tables."""
+
+    @abc.abstractmethod
+    def optimizer(self, dense: OptimizerSpec, tables: list[TableSpec]) -> "keras.optimizers.Optimizer":
+        """The compile optimizer; it must honour each table's own optimizer where given."""
+
+    @abc.abstractmethod
+    def dataset(
+        self,
+        columns: Mapping[str, "np.ndarray"],
+        features: list[str],
+        label: str,
+        global_batch_size: int,
+        training: bool,
+        shuffle: bool,
+        seed: int,
+    ) -> Any:
+        """What `model.fit`/`evaluate` consume: batches of ({feature: ids}, label).
+
+        Args:
+            columns: the split's columns (see `rsx.data.prepared`).
+            features: which columns are model inputs.
+            label: which column is the target.
+            global_batch_size: per-replica batch x replicas.
+            training: the training split (static shapes may drop a short last batch there).
+            shuffle: reshuffle rows every epoch (`trainer.shuffle`, training split only).
+            seed: shuffle seed; the same seed gives the same batch order.
+        """
+
+    def compile_options(self) -> dict[str, Any]:
+        """Extra `model.compile` keyword arguments (jit_compile, steps_per_execution...)."""
+        return {}
+
+
+# --------------------------------------------------------------------------- specs
+
+
+def _load_object(dotted: str) -> Any:
+    module_name, _, attribute = dotted.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendSpec:
+    """What an `rsx.backends` entry point resolves to; importing it must stay cheap.
+
+    Args:
+        name: the name users select with `backend=<name>`.
+        config: the plugin's config dataclass; its `name` field defaults to `name`.
+        implementation: "module:Class" of the `BackendPlugin`, imported after `environment`.
+        environment: config -> environment variables to set before the first framework
+            import. Must include KERAS_BACKEND. Pure: imports no framework.
+        description: one line shown in plugin listings and `--help`.
+    """
+
+    name: str
+    config: type
+    implementation: str
+    environment: Callable[[Any], Mapping[str, str]]
+    description: str = ""
+
+    def load(self) -> type[BackendPlugin]:
+        """Imports the implementation; call only after `environment` is applied."""
+        return _load_object(self.implementation)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What an `rsx.models` entry point resolves to; importing it must stay cheap.
+
+    Args:
+        name: the name users select with `model=<name>`.
+        config: the plugin's config dataclass; its `name` field defaults to `name`.
+        implementation: "module:Class" of the `ModelPlugin`, imported after the environment.
+        description: one line shown in plugin listings and `--help`.
+        main_metric: the final metric that ranks runs of this model (sweeps, Optuna, reports).
+        greater_is_better: whether a larger `main_metric` is better.
+    """
+
+    name: str
+    config: type
+    implementation: str
+    description: str = ""
+    main_metric: str = "test_loss"
+    greater_is_better: bool = False
+
+    def load(self) -> type[ModelPlugin]:
+        return _load_object(self.implementation)

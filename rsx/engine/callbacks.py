@@ -1,0 +1,68 @@
+"""Keras callbacks that turn a fit into MLflow metrics."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+
+
+class EpochMetrics(keras.callbacks.Callback):
+    """Logs every epoch's Keras logs plus timing to a tracker, with step = epoch (1-based).
+
+    `epoch_seconds` covers training only (it stops where validation starts), so
+    `examples_per_second` compares backends fairly whatever the validation frequency.
+
+    Args:
+        tracker: an `rsx.tracking` tracker.
+        examples_per_epoch: training examples one epoch consumes.
+    """
+
+    def __init__(self, tracker, examples_per_epoch: int):
+        super().__init__()
+        self.tracker = tracker
+        self.examples_per_epoch = examples_per_epoch
+        self._start = 0.0
+        self._train_end = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._train_end = None
+
+    def on_test_begin(self, logs=None):
+        if self._train_end is None:
+            self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = (self._train_end or time.perf_counter()) - self._start
+        metrics = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
+        metrics["epoch_seconds"] = seconds
+        metrics["examples_per_second"] = self.examples_per_epoch / seconds
+        self.tracker.log_metrics(metrics, step=epoch + 1)
+
+
+class NonFiniteLoss(keras.callbacks.Callback):
+    """Stops training on a NaN/inf loss and remembers where, so the run can say so."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.where: tuple[int, int] | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

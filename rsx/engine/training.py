@@ -1,0 +1,139 @@
+"""One job's training story: backend set-up -> model -> fit -> evaluate -> record.
+
+Imported only after the backend's environment is applied (it imports keras).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import Any
+
+import keras
+import numpy as np
+
+from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
+from rsx.data.prepared import PreparedData
+from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss
+from rsx.errors import ConfigError, DataError, RsxError
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What a finished job hands back: the final metrics and what ran."""
+
+    metrics: dict[str, float]
+    runtime: RuntimeInfo
+    model: Any
+    plugin: ModelPlugin
+
+
+def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
+    """Fails before training if any id falls outside its table.
+
+    On JAX an id past a table's end silently yields NaN rows and a negative id wraps to the
+    last rows; on TensorFlow it is a deep InvalidArgumentError. Say it plainly instead.
+    """
+    sizes = {t.name: t.vocabulary_size for t in plugin.tables()}
+    for feature in plugin.features():
+        size = sizes[feature.table]
+        for split, columns in (("train", data.train), ("test", data.test)):
+            if feature.name not in columns:
+                raise DataError(
+                    f"model input '{feature.name}' is not a column of data '{data.name}'",
+                    f"use data with columns {sorted(columns)}",
+                )
+            ids = columns[feature.name]
+            low, high = int(ids.min()), int(ids.max())
+            if low < 0 or high >= size:
+                bad = low if low < 0 else high
+                raise DataError(
+                    f"feature '{feature.name}' has id {bad} in the {split} split, outside table "
+                    f"'{feature.table}' of {size} rows (valid ids 0..{size - 1})",
+                    "size the table from the data (largest id + 1) or fix the ids",
+                )
+
+
+def model_summary(model: keras.Model) -> str:
+    lines = io.StringIO()
+    model.summary(print_fn=lambda line, **_: lines.write(line + "\n"))
+    return lines.getvalue()
+
+
+def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, data: PreparedData, tracker) -> TrainingResult:
+    """Runs a whole job on an already-prepared dataset and records it through `tracker`."""
+    trainer = cfg.trainer
+    keras.utils.set_random_seed(trainer.seed)
+
+    backend = backend_spec.load()(cfg.backend)
+    runtime = backend.setup()
+    tracker.set_tags(
+        {
+            "keras_backend": runtime.keras_backend,
+            "device_kind": runtime.device_kind,
+            "device_count": runtime.device_count,
+            "replicas": runtime.replicas,
+            "process_count": runtime.process_count,
+            **runtime.tags,
+        }
+    )
+
+    plugin = model_spec.load()(cfg.model, data)
+    check_ids_fit_tables(plugin, data)
+    features = [f.name for f in plugin.features()]
+    label = plugin.label()
+    global_batch = trainer.batch_size * runtime.replicas
+    if global_batch > data.num_train:
+        raise ConfigError(
+            f"trainer.batch_size={trainer.batch_size} x {runtime.replicas} replicas exceeds the "
+            f"{data.num_train} training examples",
+            "lower trainer.batch_size",
+        )
+
+    with backend.scope():
+        embeddings = backend.embeddings(plugin.tables(), plugin.features(), global_batch)
+        model = plugin.build(embeddings)
+        compile_options = {"steps_per_execution": trainer.steps_per_execution, **backend.compile_options()}
+        model.compile(
+            optimizer=backend.optimizer(plugin.optimizer(), plugin.tables()),
+            loss=plugin.loss(),
+            metrics=plugin.metrics(),
+            **compile_options,
+        )
+
+    train = backend.dataset(
+        data.train, features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
+    )
+    test = backend.dataset(
+        data.test, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+    )
+
+    non_finite = NonFiniteLoss()
+    callbacks = [non_finite, EpochMetrics(tracker, examples_per_epoch=data.num_train)]
+    model.fit(
+        train,
+        epochs=trainer.epochs,
+        validation_data=test,
+        validation_freq=trainer.validation_freq,
+        callbacks=callbacks,
+        verbose=trainer.verbose,
+    )
+    if non_finite.where is not None:
+        epoch, step = non_finite.where
+        raise RsxError(
+            f"training loss became NaN/inf at epoch {epoch}, step {step}",
+            "lower the learning rates (model.optimizer / table optimizers) or check the labels",
+        )
+
+    evaluated = model.evaluate(test, return_dict=True, verbose=0)
+    metrics = {f"test_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0}
+    metrics.update(plugin.evaluate_extra(model, data))
+    tracker.log_metrics(metrics, step=trainer.epochs)
+
+    tracker.log_text(model_summary(model), "model_summary.txt")
+    for name, content in plugin.artifacts(model, data).items():
+        if isinstance(content, str):
+            tracker.log_text(content, name)
+        else:
+            tracker.log_dict(content, name)
+    return TrainingResult(metrics=metrics, runtime=runtime, model=model, plugin=plugin)

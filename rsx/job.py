@@ -1,0 +1,116 @@
+"""Runs one composed config: plugins -> environment -> data -> training -> MLflow.
+
+The story reads in one direction: resolve the plugins, set the backend's environment, open
+the MLflow run, prepare (or load cached) data, hand over to `rsx.engine.training`, close the
+run with a status that says how it ended. Keras is imported only inside that hand-over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import traceback
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+import rsx
+from rsx.discovery import discover
+from rsx.environment import apply_environment
+from rsx.errors import RsxError
+
+log = logging.getLogger("rsx")
+
+
+def git_commit() -> Optional[str]:
+    """The commit of the source tree rsx runs from, when it is a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=os.path.dirname(os.path.abspath(rsx.__file__)),
+            capture_output=True, text=True, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def make_tracker(cfg: DictConfig):
+    from rsx.tracking import MlflowTracker, NullTracker
+
+    if not cfg.tracking.enabled:
+        return NullTracker()
+    try:
+        return MlflowTracker(cfg.tracking.uri, cfg.tracking.experiment)
+    except Exception as error:
+        from rsx.tracking import redact
+
+        raise RsxError(
+            f"cannot reach MLflow at tracking.uri={redact(cfg.tracking.uri)} "
+            f"({type(error).__name__}: {' '.join(str(error).split())[:200]})",
+            "start the server or fix tracking.uri, or set tracking.enabled=false",
+        ) from error
+
+
+def run_name(cfg: DictConfig) -> str:
+    return cfg.tracking.run_name or f"{cfg.model.name}-{cfg.backend.name}-{cfg.data.name}"
+
+
+def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | None = None) -> dict[str, float]:
+    """Trains and evaluates one job; returns its final metrics.
+
+    Raises `RsxError` for anything the user can fix. The MLflow run, once started, always
+    ends FINISHED, FAILED (traceback attached) or KILLED (Ctrl-C).
+    """
+    registry = discover()
+    backend_spec = registry.backend(cfg.backend.name)
+    model_spec = registry.model(cfg.model.name)
+    apply_environment(backend_spec.environment(cfg.backend))
+
+    tracker = make_tracker(cfg)
+    tracker.start(
+        run_name(cfg),
+        tags={
+            "backend": cfg.backend.name,
+            "model": cfg.model.name,
+            "dataset": cfg.data.name,
+            "rsx_version": rsx.__version__,
+            **({"git_commit": commit} if (commit := git_commit()) else {}),
+            **({"output_dir": output_dir} if output_dir else {}),
+        },
+    )
+    try:
+        from rsx.tracking import params_from_config
+
+        container = OmegaConf.to_container(cfg, resolve=True)
+        tracker.log_params(params_from_config(container))
+        tracker.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+        tracker.log_text("\n".join(overrides or []) + "\n", "overrides.txt")
+
+        from rsx.data import load_prepared
+
+        data = load_prepared(cfg.data, cache_root=_cache_root(cfg))
+        from rsx.engine.training import train_and_evaluate
+
+        result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker)
+    except KeyboardInterrupt:
+        tracker.finish("KILLED")
+        raise
+    except BaseException as error:
+        _record_failure(tracker, error)
+        raise
+    tracker.finish("FINISHED")
+    return result.metrics
+
+
+def _cache_root(cfg: DictConfig) -> str:
+    return os.path.join(os.environ.get("RSX_HOME") or os.getcwd(), ".rsx_cache")
+
+
+def _record_failure(tracker: Any, error: BaseException) -> None:
+    try:
+        tracker.set_tags({"failure": str(error)[:2000]})
+        tracker.log_text("".join(traceback.format_exception(error)), "traceback.txt")
+    finally:
+        tracker.finish("FAILED")
