@@ -36,6 +36,29 @@ def git_commit() -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+#: Config sections that do not change what a job computes, so they are left out of its key.
+_NOT_IN_KEY = ("tracking",)
+_TRAINER_NOT_IN_KEY = ("verbose",)
+
+
+def job_key(cfg: DictConfig) -> str:
+    """A stable id of what a job computes: the same config gives the same key.
+
+    Recorded as the `rsx.job_key` tag; resuming a killed job and skipping finished sweep
+    jobs both find earlier runs by it.
+    """
+    import hashlib
+    import json
+
+    container = OmegaConf.to_container(cfg, resolve=True)
+    for section in _NOT_IN_KEY:
+        container.pop(section, None)
+    for key in _TRAINER_NOT_IN_KEY:
+        container.get("trainer", {}).pop(key, None)
+    text = json.dumps(container, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def make_tracker(cfg: DictConfig):
     from rsx.tracking import MlflowTracker, NullTracker
 
@@ -76,6 +99,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
             "model": cfg.model.name,
             "dataset": cfg.data.name,
             "rsx_version": rsx.__version__,
+            "rsx.job_key": job_key(cfg),
             **({"git_commit": commit} if (commit := git_commit()) else {}),
             **({"output_dir": output_dir} if output_dir else {}),
         },

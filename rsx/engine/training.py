@@ -54,6 +54,13 @@ def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
                 )
 
 
+def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
+    """The test error of always predicting the training mean: the bar any model must clear."""
+    error = data.test[label] - float(np.mean(data.train[label]))
+    mse = float(np.mean(np.square(error)))
+    return {"baseline_test_mse": mse, "baseline_test_rmse": mse**0.5}
+
+
 def model_summary(model: keras.Model) -> str:
     lines = io.StringIO()
     model.summary(print_fn=lambda line, **_: lines.write(line + "\n"))
@@ -117,6 +124,7 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
         validation_freq=trainer.validation_freq,
         callbacks=callbacks,
         verbose=trainer.verbose,
+        shuffle=False,  # The backend's dataset already shuffles (see `trainer.shuffle`).
     )
     if non_finite.where is not None:
         epoch, step = non_finite.where
@@ -128,6 +136,7 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
     evaluated = model.evaluate(test, return_dict=True, verbose=0)
     metrics = {f"test_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0}
     metrics.update(plugin.evaluate_extra(model, data))
+    metrics.update(mean_baseline(data, label))
     tracker.log_metrics(metrics, step=trainer.epochs)
 
     tracker.log_text(model_summary(model), "model_summary.txt")
