@@ -116,6 +116,11 @@ class ModelPlugin(abc.ABC):
         data: the prepared data; use it for vocabulary sizes and titles, not to train.
     """
 
+    #: The global batch size the backend's embeddings were made for; rsx sets it before
+    #: `build`. Run lookups outside fit/evaluate (e.g. over all candidates) in batches of
+    #: exactly this size: some backends (SparseCore) accept no other shape.
+    global_batch_size: Optional[int] = None
+
     def __init__(self, config: Any, data: "PreparedData"):
         self.config = config
         self.data = data
@@ -188,11 +193,18 @@ class BackendPlugin(abc.ABC):
     def embeddings(
         self, tables: list[TableSpec], features: list[FeatureSpec], global_batch_size: int
     ) -> "keras.layers.Layer":
-        """A layer mapping {feature: ids} -> {feature: vectors} for the declared tables."""
+        """A layer mapping {feature: ids} -> {feature: vectors} for the declared tables.
+
+        Called after `optimizer()`, inside `scope()`.
+        """
 
     @abc.abstractmethod
     def optimizer(self, dense: OptimizerSpec, tables: list[TableSpec]) -> "keras.optimizers.Optimizer":
-        """The compile optimizer; it must honour each table's own optimizer where given."""
+        """The compile optimizer; it must honour each table's own optimizer where given.
+
+        Called before `embeddings()`, so a backend that fixes each table's optimizer when it
+        creates the table can train tables without one with `dense`.
+        """
 
     @abc.abstractmethod
     def dataset(
@@ -221,6 +233,12 @@ class BackendPlugin(abc.ABC):
         """Extra `model.compile` keyword arguments (jit_compile, steps_per_execution...)."""
         return {}
 
+    def inference_scope(self) -> contextlib.AbstractContextManager:
+        """Context in which a trained model runs outside fit/evaluate (`evaluate_extra`,
+        `artifacts`): where `model.predict` needs a different set-up than training, e.g. on
+        several processes, whose outputs must come back whole to every process."""
+        return contextlib.nullcontext()
+
 
 # --------------------------------------------------------------------------- specs
 
@@ -241,6 +259,9 @@ class BackendSpec:
         environment: config -> environment variables to set before the first framework
             import. Must include KERAS_BACKEND. Pure: imports no framework.
         description: one line shown in plugin listings and `--help`.
+        process_index: config -> this process's index in a multi-process job (0 when there
+            is one process), known before any framework starts; only process 0 opens an
+            MLflow run. Pure, like `environment`.
     """
 
     name: str
@@ -248,6 +269,7 @@ class BackendSpec:
     implementation: str
     environment: Callable[[Any], Mapping[str, str]]
     description: str = ""
+    process_index: Callable[[Any], int] = lambda config: 0
 
     def load(self) -> type[BackendPlugin]:
         """Imports the implementation; call only after `environment` is applied."""

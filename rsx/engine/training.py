@@ -61,6 +61,28 @@ def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
     return {"baseline_test_mse": mse, "baseline_test_rmse": mse**0.5}
 
 
+def global_batch_size(trainer, replicas: int, num_train: int) -> int:
+    """Examples per step over all replicas: `trainer.global_batch_size` if set (it must split
+    evenly over the replicas), else `trainer.batch_size` per replica x replicas."""
+    fixed = trainer.get("global_batch_size")
+    if fixed is not None:
+        if fixed < replicas or fixed % replicas:
+            raise ConfigError(
+                f"trainer.global_batch_size={fixed} does not divide evenly over the backend's "
+                f"{replicas} replicas",
+                f"use a multiple of {replicas}, or set trainer.batch_size (per replica) instead",
+            )
+        global_batch, key = fixed, f"trainer.global_batch_size={fixed}"
+    else:
+        global_batch = trainer.batch_size * replicas
+        key = f"trainer.batch_size={trainer.batch_size} x {replicas} replicas"
+    if global_batch > num_train:
+        raise ConfigError(
+            f"{key} exceeds the {num_train} training examples", "lower the batch size"
+        )
+    return global_batch
+
+
 def model_summary(model: keras.Model) -> str:
     lines = io.StringIO()
     model.summary(print_fn=lambda line, **_: lines.write(line + "\n"))
@@ -81,6 +103,7 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
             "device_count": runtime.device_count,
             "replicas": runtime.replicas,
             "process_count": runtime.process_count,
+            "process_index": runtime.process_index,
             **runtime.tags,
         }
     )
@@ -89,20 +112,19 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
     check_ids_fit_tables(plugin, data)
     features = [f.name for f in plugin.features()]
     label = plugin.label()
-    global_batch = trainer.batch_size * runtime.replicas
-    if global_batch > data.num_train:
-        raise ConfigError(
-            f"trainer.batch_size={trainer.batch_size} x {runtime.replicas} replicas exceeds the "
-            f"{data.num_train} training examples",
-            "lower trainer.batch_size",
-        )
+    global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
+    plugin.global_batch_size = global_batch
+    tracker.set_tags({"global_batch_size": global_batch})
 
     with backend.scope():
+        # The optimizer first: a backend whose tables carry their optimizer (SparseCore) gives
+        # the dense one to tables that declare none when it creates them.
+        optimizer = backend.optimizer(plugin.optimizer(), plugin.tables())
         embeddings = backend.embeddings(plugin.tables(), plugin.features(), global_batch)
         model = plugin.build(embeddings)
         compile_options = {"steps_per_execution": trainer.steps_per_execution, **backend.compile_options()}
         model.compile(
-            optimizer=backend.optimizer(plugin.optimizer(), plugin.tables()),
+            optimizer=optimizer,
             loss=plugin.loss(),
             metrics=plugin.metrics(),
             **compile_options,
@@ -135,12 +157,14 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
 
     evaluated = model.evaluate(test, return_dict=True, verbose=0)
     metrics = {f"test_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0}
-    metrics.update(plugin.evaluate_extra(model, data))
+    with backend.inference_scope():
+        metrics.update(plugin.evaluate_extra(model, data))
+        artifacts = plugin.artifacts(model, data)
     metrics.update(mean_baseline(data, label))
     tracker.log_metrics(metrics, step=trainer.epochs)
 
     tracker.log_text(model_summary(model), "model_summary.txt")
-    for name, content in plugin.artifacts(model, data).items():
+    for name, content in artifacts.items():
         if isinstance(content, str):
             tracker.log_text(content, name)
         else:
