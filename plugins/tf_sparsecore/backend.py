@@ -120,6 +120,10 @@ class TfSparseCoreBackend(BackendPlugin):
     def scope(self):
         return self.tpu.strategy.scope() if self.tpu is not None else contextlib.nullcontext()
 
+    def inference_scope(self):
+        # SparseCore tables are read (lookups, `get_embedding_tables`) under their strategy.
+        return self.scope()
+
     # ------------------------------------------------------------------ model parts
 
     def embeddings(self, tables, features, global_batch_size):
