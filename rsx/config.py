@@ -71,6 +71,9 @@ class TrainerConfig:
     epochs: int = 5
     # Examples per replica per step; the global batch is this times the backend's replicas.
     batch_size: int = 256
+    # The global batch (all replicas together), replacing batch_size when set; it must divide
+    # evenly over the backend's replicas. Pins a published setup on any number of devices.
+    global_batch_size: Optional[int] = None
     # Seeds Python, NumPy and the Keras backend: the same seed gives the same run.
     seed: int = 42
     # Evaluate on the test split every N epochs (the final evaluation always runs).

@@ -59,10 +59,12 @@ def job_key(cfg: DictConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def make_tracker(cfg: DictConfig):
+def make_tracker(cfg: DictConfig, process_index: int = 0):
+    """The job's tracker; a `NullTracker` when tracking is off or on processes other than 0
+    of a multi-process job (one job, one MLflow run)."""
     from rsx.tracking import MlflowTracker, NullTracker
 
-    if not cfg.tracking.enabled:
+    if not cfg.tracking.enabled or process_index != 0:
         return NullTracker()
     try:
         return MlflowTracker(cfg.tracking.uri, cfg.tracking.experiment)
@@ -91,7 +93,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     model_spec = registry.model(cfg.model.name)
     apply_environment(backend_spec.environment(cfg.backend))
 
-    tracker = make_tracker(cfg)
+    tracker = make_tracker(cfg, backend_spec.process_index(cfg.backend))
     tracker.start(
         run_name(cfg),
         tags={
