@@ -51,11 +51,6 @@ class TfSparseCoreBackend(BackendPlugin):
                 self.tpu = connect_tpu(self.config.tpu_name, self.resolver_factory)
             except NoTpu as error:
                 self.fallback_reason = f"no TPU at backend.tpu_name={self.config.tpu_name!r} ({error})"
-        if self.tpu is not None and self.tpu.sparsecore != "v2" and self.tpu.sparsecore != "v1":
-            self.fallback_reason = f"the TPU ({self.tpu.device_kind}) has no SparseCore"
-            if mode == "required":
-                raise RsxError(f"backend.tpu=required but {self.fallback_reason}", "use a TPU v5p or v6e")
-            # A TPU without SparseCore still runs the model: tables on the TensorCores' HBM.
         if self.tpu is None and mode == "required":
             raise RsxError(
                 f"backend.tpu=required but {self.fallback_reason}",
@@ -67,6 +62,14 @@ class TfSparseCoreBackend(BackendPlugin):
                 "placement under the default strategy on %s (tables keep their own optimizers); "
                 "recorded as tag tpu_fallback=true",
                 self.fallback_reason, self._local_device_kind(),
+            )
+        if self.tpu is not None and self.placement != SPARSECORE:
+            # A TPU without SparseCore (e.g. v5e) still runs the model under TPUStrategy, with
+            # the tables in the TensorCores' memory.
+            log.warning(
+                "rsx: tf_sparsecore: the TPU (%s) has no SparseCore; tables use default_device "
+                "placement under TPUStrategy (tag embedding_placement=default_device)",
+                self.tpu.device_kind,
             )
         return self.runtime_info()
 
@@ -166,10 +169,9 @@ class TfSparseCoreBackend(BackendPlugin):
         )
         if self.tpu is None:
             return data
-        # The ids stay on the host: SparseCore's enqueue reads them there.
-        return self.tpu.strategy.experimental_distribute_dataset(
-            data, options=tf.distribute.InputOptions(experimental_fetch_to_device=False)
-        )
+        # On SparseCore the ids stay on the host, where the embedding enqueue reads them.
+        options = tf.distribute.InputOptions(experimental_fetch_to_device=self.placement != SPARSECORE)
+        return self.tpu.strategy.experimental_distribute_dataset(data, options=options)
 
     def compile_options(self):
         value = str(self.config.jit_compile).lower()
