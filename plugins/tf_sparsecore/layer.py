@@ -6,6 +6,7 @@ import keras
 import keras_rs
 
 
+@keras.saving.register_keras_serializable(package="rsx_tf_sparsecore")
 class DistributedLookup(keras.layers.Layer):
     """{feature: ids} -> {feature: vectors} through one `keras_rs.layers.DistributedEmbedding`.
 
@@ -50,6 +51,16 @@ class DistributedLookup(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return {name: tuple(shape) + (self.dims[name],) for name, shape in input_shape.items()}
+
+    def get_config(self):
+        # keras-rs serializes the FeatureConfigs (and the tables they share) itself.
+        return {**super().get_config(), "distributed": self.distributed.get_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        distributed = keras_rs.layers.DistributedEmbedding.from_config(config.pop("distributed"))
+        return cls(distributed._feature_configs, table_stacking=getattr(distributed, "_table_stacking", "auto"), **config)
 
     def get_embedding_tables(self) -> dict[str, "keras.KerasTensor"]:
         """{table name: its full content}, on SparseCore gathered from the shards."""

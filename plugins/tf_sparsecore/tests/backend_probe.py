@@ -146,6 +146,19 @@ report["fallback_training"] = {
     "tables": {k: list(v.shape) for k, v in layer.get_embedding_tables().items()},
 }
 
+# ---------------------------------------------------------------- saving
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+sample = {"user_id": np.array([1, 2, 3, 4], "int32"), "movie_id": np.array([4, 5, 6, 1], "int32")}
+report["saved_model_predicts_the_same"] = bool(
+    np.allclose(model.predict(sample, verbose=0), loaded.predict(sample, verbose=0))
+)
+
 # ---------------------------------------------------------------- SparseCore buffer limits
 
 

@@ -102,3 +102,7 @@ def test_lookups_of_any_subset_and_batch_on_the_default_device(report):
 def test_sparsecore_limits_sum_over_stacked_tables(report):
     assert report["limits"]["max_ids"] == {"movie_table_user_table": 2000, "big": 1000}
     assert report["limits"]["max_unique_ids"] == {"movie_table_user_table": 600, "big": 300}
+
+
+def test_a_saved_model_loads_and_predicts_the_same(report):
+    assert report["saved_model_predicts_the_same"]
