@@ -8,6 +8,7 @@ imports no framework; the job imports Keras only after its backend's environment
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import hydra
@@ -80,6 +81,42 @@ def _task(cfg: DictConfig) -> float | None:
     return main_metric
 
 
+#: Hydra re-raises errors instead of printing its multi-line report when this is "1".
+FULL_ERROR = "HYDRA_FULL_ERROR"
+
+
 def main() -> None:
-    register_everything(discover())
-    hydra.main(version_base="1.3", config_path="pkg://rsx.conf", config_name="config")(_task)()
+    """Runs the Hydra app; a config or input error ends as one line on stderr (exit 2).
+
+    While Hydra composes the config, rsx sets HYDRA_FULL_ERROR=1 so that Hydra hands the
+    exception back instead of printing its own report, and rsx prints it as one line
+    (`rsx.cli_errors`). Set HYDRA_FULL_ERROR=1 yourself to get the full traceback instead.
+    """
+    wants_trace = os.environ.get(FULL_ERROR) == "1"
+    os.environ[FULL_ERROR] = "1"
+
+    def task(cfg: DictConfig) -> float | None:
+        # Composition is over: the job (and every process it starts) sees the user's setting.
+        _restore_full_error(wants_trace)
+        return _task(cfg)
+
+    try:
+        register_everything(discover())
+        hydra.main(version_base="1.3", config_path="pkg://rsx.conf", config_name="config")(task)()
+    except Exception as error:
+        from rsx.cli_errors import one_line
+
+        line = None if wants_trace else one_line(error, sys.argv[1:])
+        if line is None:
+            raise
+        print(f"rsx: error: {line}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        _restore_full_error(wants_trace)
+
+
+def _restore_full_error(wanted: bool) -> None:
+    if wanted:
+        os.environ[FULL_ERROR] = "1"
+    else:
+        os.environ.pop(FULL_ERROR, None)

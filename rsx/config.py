@@ -84,6 +84,15 @@ class TrainerConfig:
     verbose: int = 1
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
     steps_per_execution: int = 1
+    # Save model and optimizer state after every epoch, so a killed job can be resumed.
+    # Not part of the job's key (nor are checkpoint_dir and resume).
+    checkpoint: bool = True
+    # Root of the checkpoints; each job uses <root>/<job key>/, removed once it FINISHED.
+    # null = <RSX_HOME or the launch directory>/checkpoints.
+    checkpoint_dir: Optional[str] = None
+    # Rerunning a job that was killed (its run RUNNING or KILLED) continues that MLflow run
+    # from the last checkpoint; false starts a new run from scratch.
+    resume: bool = True
 
 
 @dataclasses.dataclass

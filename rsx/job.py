@@ -38,7 +38,7 @@ def git_commit() -> Optional[str]:
 
 #: Config sections that do not change what a job computes, so they are left out of its key.
 _NOT_IN_KEY = ("tracking",)
-_TRAINER_NOT_IN_KEY = ("verbose",)
+_TRAINER_NOT_IN_KEY = ("verbose", "isolate", "checkpoint", "checkpoint_dir", "resume")
 
 
 def job_key(cfg: DictConfig) -> str:
@@ -88,20 +88,33 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     Raises `RsxError` for anything the user can fix. The MLflow run, once started, always
     ends FINISHED, FAILED (traceback attached) or KILLED (Ctrl-C).
     """
+    from rsx.validation import validate
+
+    validate(cfg)  # Out-of-range values fail here, in one line, before anything is started.
+    _sigterm_as_interrupt()
     registry = discover()
     backend_spec = registry.backend(cfg.backend.name)
     model_spec = registry.model(cfg.model.name)
     apply_environment(backend_spec.environment(cfg.backend))
 
     tracker = make_tracker(cfg, backend_spec.process_index(cfg.backend))
+    # A rerun of a job that was killed continues its MLflow run and its last checkpoint.
+    from rsx.resume import PROCESS_TAG, discard, plan, this_process
+
+    key = job_key(cfg)
+    resume = plan(cfg.trainer, key, tracker)
+    if resume.run_id:
+        log.info("rsx: resuming MLflow run %s (after epoch %d)", resume.run_id, resume.initial_epoch)
     tracker.start(
         run_name(cfg),
+        run_id=resume.run_id,
         tags={
+            PROCESS_TAG: this_process(),
             "backend": cfg.backend.name,
             "model": cfg.model.name,
             "dataset": cfg.data.name,
             "rsx_version": rsx.__version__,
-            "rsx.job_key": job_key(cfg),
+            "rsx.job_key": key,
             **({"git_commit": commit} if (commit := git_commit()) else {}),
             **({"output_dir": output_dir} if output_dir else {}),
         },
@@ -119,7 +132,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
         data = load_prepared(cfg.data, cache_root=_cache_root(cfg))
         from rsx.engine.training import train_and_evaluate
 
-        result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker)
+        result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker, resume=resume)
     except KeyboardInterrupt:
         tracker.finish("KILLED")
         raise
@@ -127,7 +140,21 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
         _record_failure(tracker, error)
         raise
     tracker.finish("FINISHED")
+    discard(resume.directory)  # The model is in the run now; the checkpoints served their purpose.
     return result.metrics
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (preemption, `kill`, a scheduler's stop) ends the run KILLED, like Ctrl-C, so
+    a rerun resumes it; by default Python would die without a word and leave it RUNNING."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _cache_root(cfg: DictConfig) -> str:

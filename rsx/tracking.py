@@ -8,10 +8,12 @@ and resumed runs without hidden state. `NullTracker` is its stand-in when
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 #: MLflow's own limits (mlflow.utils.validation); values past them are cut, never dropped.
 MAX_PARAM_VALUE = 6000
@@ -23,9 +25,26 @@ _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|credential)", re.I)
 
 
+#: Environment variables whose values are secrets wherever they turn up (an interpolation
+#: such as `${oc.env:MLFLOW_TRACKING_TOKEN}`, an error message, a traceback).
+_SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL|ACCESS_KEY)", re.I)
+#: Shorter values are not scrubbed: replacing "1" or "true" everywhere would garble the logs.
+_MIN_SECRET_LENGTH = 6
+
+
+def _secret_values() -> list[str]:
+    values = {v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= _MIN_SECRET_LENGTH}
+    return sorted(values, key=len, reverse=True)
+
+
 def redact(value: str) -> str:
-    """Removes credentials from URIs inside `value` ("https://u:p@host" -> "https://***@host")."""
-    return _URI_CREDENTIALS.sub("***@", value)
+    """Removes secrets from `value`: credentials in URIs ("https://u:p@host" ->
+    "https://***@host") and the values of secret environment variables (names containing
+    TOKEN, PASSWORD, SECRET, API_KEY, ...) wherever they appear."""
+    value = _URI_CREDENTIALS.sub("***@", value)
+    for secret in _secret_values():
+        value = value.replace(secret, "***")
+    return value
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -66,8 +85,13 @@ class MlflowTracker:
 
         self.uri = uri
         self.client = mlflow.MlflowClient(tracking_uri=uri)
-        self.experiment_id = self._experiment(experiment)
+        with _fail_fast():
+            self.experiment_id = self._experiment(experiment)
         self.run_id: Optional[str] = None
+        # (key, step) pairs and param keys the run already holds: a resumed run re-logs
+        # neither an epoch it had recorded before it was killed nor its params.
+        self._logged_steps: set[tuple[str, int]] = set()
+        self._logged_params: set[str] = set()
 
     def _experiment(self, name: str) -> str:
         from mlflow.exceptions import MlflowException
@@ -84,29 +108,59 @@ class MlflowTracker:
             return found.experiment_id
 
     def start(self, run_name: str, tags: Mapping[str, str], run_id: Optional[str] = None) -> str:
-        """Starts a new run, or resumes `run_id` (status back to RUNNING)."""
+        """Starts a new run, or resumes `run_id` (status back to RUNNING, tags updated).
+
+        A resumed run remembers which metric steps and params it already holds, so logging
+        them again is a no-op: nothing appears twice in its history.
+        """
         if run_id is not None:
-            self.client.update_run(run_id, status="RUNNING")
             self.run_id = run_id
+            self._remember_logged()
+            self.client.update_run(run_id, status="RUNNING")
+            self.set_tags(tags)
         else:
-            run = self.client.create_run(self.experiment_id, run_name=run_name, tags=dict(tags))
+            clean = {k: redact(str(v))[:MAX_TAG_VALUE] for k, v in tags.items()}
+            run = self.client.create_run(self.experiment_id, run_name=redact(run_name), tags=clean)
             self.run_id = run.info.run_id
         return self.run_id
+
+    def _remember_logged(self) -> None:
+        run = self.client.get_run(self.run_id)
+        self._logged_params = set(run.data.params)
+        self._logged_steps = {
+            (key, metric.step)
+            for key in run.data.metrics
+            for metric in self.client.get_metric_history(self.run_id, key)
+        }
+
+    def find_runs(self, tags: Mapping[str, str], statuses: tuple[str, ...] = ()) -> list[Any]:
+        """Runs of this experiment carrying all `tags` (and one of `statuses`), newest first."""
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=" AND ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items()),
+            order_by=["attributes.start_time DESC"],
+        )
+        return [run for run in found if not statuses or run.info.status in statuses]
 
     def log_params(self, params: Mapping[str, str]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, v) for k, v in params.items()]
+        items = [Param(k, redact(str(v))) for k, v in params.items() if k not in self._logged_params]
         for i in range(0, len(items), BATCH):
             self.client.log_batch(self.run_id, params=items[i : i + BATCH])
+        self._logged_params.update(p.key for p in items)
 
     def log_metrics(self, metrics: Mapping[str, float], step: Optional[int] = None) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        step = step or 0
+        items = [
+            Metric(k, float(v), now, step) for k, v in metrics.items() if (k, step) not in self._logged_steps
+        ]
         if items:
             self.client.log_batch(self.run_id, metrics=items)
+            self._logged_steps.update((m.key, step) for m in items)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         from mlflow.entities import RunTag
@@ -116,10 +170,10 @@ class MlflowTracker:
             self.client.log_batch(self.run_id, tags=items[i : i + BATCH])
 
     def log_text(self, text: str, name: str) -> None:
-        self.client.log_text(self.run_id, text, name)
+        self.client.log_text(self.run_id, redact(text), name)
 
     def log_dict(self, obj: Any, name: str) -> None:
-        self.client.log_text(self.run_id, json.dumps(obj, indent=2, default=str), name)
+        self.log_text(json.dumps(obj, indent=2, default=str), name)
 
     def log_file(self, path: str, folder: Optional[str] = None) -> None:
         self.client.log_artifact(self.run_id, path, folder)
@@ -128,6 +182,22 @@ class MlflowTracker:
         """Ends the run as FINISHED, FAILED or KILLED."""
         if self.run_id is not None:
             self.client.set_terminated(self.run_id, status=status)
+
+
+@contextlib.contextmanager
+def _fail_fast() -> Iterator[None]:
+    """MLflow's HTTP client retries an unreachable server for minutes by default; while
+    rsx first contacts the server it should fail within seconds and say so. Later calls
+    (a run of hours) keep MLflow's patient defaults."""
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    saved = {k: os.environ.get(k) for k in quick}
+    os.environ.update({k: v for k, v in quick.items() if saved[k] is None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
 
 
 class NullTracker:

@@ -66,3 +66,37 @@ def _is_number(value) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+#: Test hook: "EPOCH:STEP" (1-based) makes the job SIGKILL itself after that training step,
+#: as a preemption or the OOM killer would; proves that a rerun resumes. Never set it for real.
+KILL_AT_ENV = "RSX_FAULT_KILL_AT"
+
+
+class KillAt(keras.callbacks.Callback):
+    """SIGKILLs this process after step `step` of epoch `epoch` (both 1-based); see KILL_AT_ENV."""
+
+    def __init__(self, epoch: int, step: int):
+        super().__init__()
+        self.epoch, self.step = epoch, step
+        self._current = 0
+
+    @classmethod
+    def from_environment(cls) -> "KillAt | None":
+        import os
+
+        value = os.environ.get(KILL_AT_ENV)
+        if not value:
+            return None
+        epoch, _, step = value.partition(":")
+        return cls(int(epoch), int(step or 1))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._current == self.epoch and batch + 1 >= self.step:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)

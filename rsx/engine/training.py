@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 from typing import Any
 
 import keras
@@ -14,8 +15,12 @@ import numpy as np
 
 from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
 from rsx.data.prepared import PreparedData
-from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss
+from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss
+from rsx.engine.checkpoints import EpochCheckpoint, restore
+from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
+
+log = logging.getLogger("rsx")
 
 
 @dataclasses.dataclass
@@ -89,8 +94,14 @@ def model_summary(model: keras.Model) -> str:
     return lines.getvalue()
 
 
-def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, data: PreparedData, tracker) -> TrainingResult:
-    """Runs a whole job on an already-prepared dataset and records it through `tracker`."""
+def train_and_evaluate(
+    cfg, backend_spec: BackendSpec, model_spec: ModelSpec, data: PreparedData, tracker, resume=None
+) -> TrainingResult:
+    """Runs a whole job on an already-prepared dataset and records it through `tracker`.
+
+    `resume` (an `rsx.resume.ResumePlan`) says where to checkpoint every epoch and which
+    checkpoint to continue from; None trains from scratch without checkpoints.
+    """
     trainer = cfg.trainer
     keras.utils.set_random_seed(trainer.seed)
 
@@ -107,6 +118,11 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
             **runtime.tags,
         }
     )
+
+    if runtime.process_count > 1 and resume is not None:
+        # Every process would have to restore the same state in lockstep: not supported yet.
+        log.warning("rsx: multi-process jobs are not checkpointed; a rerun starts from scratch")
+        resume = None
 
     plugin = model_spec.load()(cfg.model, data)
     check_ids_fit_tables(plugin, data)
@@ -130,6 +146,12 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
             **compile_options,
         )
 
+    initial_epoch = 0
+    if resume is not None and resume.checkpoint is not None:
+        initial_epoch = restore(model, resume.checkpoint)
+        tracker.set_tags({"rsx.resumed_at_epoch": initial_epoch})
+        log.info("rsx: resuming after epoch %d from %s", initial_epoch, resume.checkpoint.weights)
+
     train = backend.dataset(
         data.train, features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
     )
@@ -138,10 +160,17 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
     )
 
     non_finite = NonFiniteLoss()
+    # Metrics are logged before the checkpoint is written: a kill between the two repeats the
+    # epoch (the tracker skips steps it already holds) rather than losing its metrics.
     callbacks = [non_finite, EpochMetrics(tracker, examples_per_epoch=data.num_train)]
+    if resume is not None and resume.directory:
+        callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
+    if (kill := KillAt.from_environment()) is not None:
+        callbacks.append(kill)
     model.fit(
         train,
         epochs=trainer.epochs,
+        initial_epoch=initial_epoch,
         validation_data=test,
         validation_freq=trainer.validation_freq,
         callbacks=callbacks,
@@ -169,4 +198,18 @@ def train_and_evaluate(cfg, backend_spec: BackendSpec, model_spec: ModelSpec, da
             tracker.log_text(content, name)
         else:
             tracker.log_dict(content, name)
+    log_model(
+        tracker,
+        model,
+        info={
+            "model": model_spec.name,
+            "backend": backend_spec.name,
+            "keras_backend": runtime.keras_backend,
+            "features": features,
+            "label": label,
+            "keras_version": keras.__version__,
+        },
+        example=example_inputs(data.test, features, max(EXAMPLE_ROWS, global_batch)),
+        scope=backend.inference_scope,
+    )
     return TrainingResult(metrics=metrics, runtime=runtime, model=model, plugin=plugin)
