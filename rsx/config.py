@@ -84,6 +84,10 @@ class TrainerConfig:
     verbose: int = 1
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
     steps_per_execution: int = 1
+    # Train in a fresh `python -m rsx.worker` process that gets the backend's environment before
+    # anything imports Keras (default). false trains in this process, e.g. under a debugger;
+    # jobs of a multirun always get a fresh process. Not part of the job's key.
+    isolate: bool = True
     # Save model and optimizer state after every epoch, so a killed job can be resumed.
     # Not part of the job's key (nor are checkpoint_dir and resume).
     checkpoint: bool = True
@@ -107,6 +111,12 @@ class TrackingConfig:
     experiment: str = "rsx"
     # Run name; null = "<model>-<backend>-<dataset>".
     run_name: Optional[str] = None
+    # Multirun only: skip a job whose identical config (tag `rsx.job_key`) already FINISHED in
+    # this experiment and report that run's result instead; false reruns every job.
+    skip_finished: bool = True
+    # Extra tags on the run. Sweeps set the parent run (`mlflow.parentRunId`) and the job's
+    # place in the sweep here; add your own with `+tracking.tags.owner=me`.
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def register_core_schemas(store: ConfigStore | None = None) -> None:
