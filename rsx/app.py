@@ -14,6 +14,7 @@ import sys
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rsx.config import register_core_schemas
@@ -61,18 +62,40 @@ def register_everything(registry: Registry) -> None:
         name="rsx",
         node={"app_name": "rsx", "header": "", "footer": "", "template": template},
     )
+    # rsx's Optuna sweeper (`hydra/sweeper=rsx_optuna`). Hydra finds plugins by listing the
+    # `hydra_plugins` namespace, which misses an editable install's; registering it directly
+    # works for every kind of install.
+    from hydra.core.plugins import Plugins
+    from hydra_plugins.rsx_optuna_sweeper.optuna_sweeper import RsxOptunaSweeper
+
+    Plugins.instance().register(RsxOptunaSweeper)
 
 
 def _task(cfg: DictConfig) -> float | None:
-    from rsx import job  # Deferred: keeps `--cfg`, `--help` and `--info` light.
+    """One job; returns its model's main metric (what sweepers such as Optuna minimize).
 
+    Every job trains in a fresh process that gets its backend's environment first
+    (`rsx.worker`): each job of a multirun as a child of the sweep's parent run (`rsx.sweep`),
+    and a single run too unless `trainer.isolate=false`, which trains in this process.
+    """
     hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        from rsx.sweep import run_sweep_job  # Deferred: keeps `--cfg`, `--help` and `--info` light.
+
+        return run_sweep_job(cfg)
+    overrides = list(hydra_cfg.overrides.task)
+    output_dir = hydra_cfg.runtime.output_dir
     try:
-        metrics = job.run(
-            cfg,
-            overrides=list(hydra_cfg.overrides.task),
-            output_dir=hydra_cfg.runtime.output_dir,
-        )
+        if cfg.trainer.isolate:
+            from rsx.worker import run_in_fresh_process
+
+            result = run_in_fresh_process(cfg, overrides, output_dir)
+            if not result.ok:
+                sys.exit(result.exit_code or 1)  # The worker already said why.
+            return result.value
+        from rsx import job
+
+        metrics = job.run(cfg, overrides=overrides, output_dir=output_dir)
     except RsxError as error:
         print(f"rsx: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -117,6 +117,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
             "rsx.job_key": key,
             **({"git_commit": commit} if (commit := git_commit()) else {}),
             **({"output_dir": output_dir} if output_dir else {}),
+            **dict(cfg.tracking.get("tags") or {}),
         },
     )
     try:

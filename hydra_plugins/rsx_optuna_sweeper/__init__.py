@@ -1,0 +1,1 @@
+"""rsx's Optuna sweeper for Hydra: `hydra/sweeper=rsx_optuna` (see README.md)."""

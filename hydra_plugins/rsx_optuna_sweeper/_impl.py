@@ -1,0 +1,195 @@
+"""Optuna search over Hydra overrides: search space from sweep expressions, ask/launch/tell."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.utils import JobStatus
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger("rsx")
+
+RESULTS_FILE = "optimization_results.yaml"
+
+_PRIMITIVES = (int, float, str, bool, type(None))
+
+
+class Dimension:
+    """One searched key: its Optuna distribution and how a sampled value is written back.
+
+    Categories that are not Optuna primitives (lists, e.g. layer widths) are searched as their
+    override text ("[128,64]"), which Hydra parses back into the list.
+    """
+
+    def __init__(self, key: str, distribution: optuna.distributions.BaseDistribution):
+        self.key = key
+        self.distribution = distribution
+
+    def suggest(self, trial: optuna.Trial) -> Any:
+        d = self.distribution
+        if isinstance(d, optuna.distributions.CategoricalDistribution):
+            return trial.suggest_categorical(self.key, d.choices)
+        if isinstance(d, optuna.distributions.IntDistribution):
+            return trial.suggest_int(self.key, d.low, d.high, step=d.step, log=d.log)
+        return trial.suggest_float(self.key, d.low, d.high, step=d.step, log=d.log)
+
+    def override(self, value: Any) -> str:
+        if isinstance(value, str):
+            return f"{self.key}={value}"
+        return f"{self.key}={Override._get_value_element_as_str(value)}"
+
+
+def _category(value: Any) -> Any:
+    if isinstance(value, _PRIMITIVES):
+        return value
+    return Override._get_value_element_as_str(value)
+
+
+def dimension(override: Override) -> Dimension:
+    """Maps a sweep override (choice, range, interval, tag(log, ...)) to an Optuna dimension."""
+    key = override.get_key_element()
+    value = override.value()
+    if override.is_choice_sweep():
+        choices = value.list if isinstance(value, ChoiceSweep) else list(override.sweep_iterator())
+        return Dimension(key, optuna.distributions.CategoricalDistribution([_category(c) for c in choices]))
+    if isinstance(value, RangeSweep):
+        values = list(value.range())
+        if not values:
+            raise ValueError(f"{override.input_line}: empty range")
+        log_scale = "log" in value.tags
+        if all(isinstance(v, int) for v in values):
+            step = 1 if log_scale else int(value.step)
+            return Dimension(key, optuna.distributions.IntDistribution(values[0], values[-1], log=log_scale, step=step))
+        return Dimension(key, optuna.distributions.FloatDistribution(values[0], values[-1], step=None if log_scale else value.step, log=log_scale))
+    if isinstance(value, IntervalSweep):
+        log_scale = "log" in value.tags
+        if isinstance(value.start, int) and isinstance(value.end, int) and "float" not in value.tags:
+            return Dimension(key, optuna.distributions.IntDistribution(value.start, value.end, log=log_scale))
+        return Dimension(key, optuna.distributions.FloatDistribution(float(value.start), float(value.end), log=log_scale))
+    raise ValueError(f"{override.input_line}: not a search expression (use choice, range or interval)")
+
+
+def search_space(params: Optional[Mapping[str, str]], arguments: Sequence[str]) -> tuple[list[Dimension], list[str]]:
+    """The dimensions (from `params` and sweep overrides on the command line) and fixed overrides."""
+    parser = OverridesParser.create()
+    from_params = parser.parse_overrides([f"{k}={v}" for k, v in (params or {}).items()])
+    from_arguments = parser.parse_overrides(list(arguments))
+    dimensions: dict[str, Dimension] = {}
+    fixed: list[str] = []
+    for override in [*from_params, *from_arguments]:  # The command line wins over the preset.
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            dimensions[key] = dimension(override)
+        else:
+            dimensions.pop(key, None)
+            fixed.append(override.input_line)
+    if not dimensions:
+        raise ValueError("the Optuna sweeper has nothing to search: set hydra.sweeper.params")
+    return list(dimensions.values()), fixed
+
+
+def resolve_direction(direction: str, config: DictConfig) -> str:
+    if direction in ("minimize", "maximize"):
+        return direction
+    if direction != "auto":
+        raise ValueError(f"hydra.sweeper.direction={direction!r}: use minimize, maximize or auto")
+    from rsx.discovery import discover
+
+    spec = discover().model(config.model.name)
+    return "maximize" if spec.greater_is_better else "minimize"
+
+
+def _sampler(name: str, seed: Optional[int]) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"hydra.sweeper.sampler={name!r}: use tpe or random")
+
+
+def _objective(job_return: Any) -> Optional[float]:
+    """The trial's value, or None when the job failed or returned no finite number."""
+    if job_return.status != JobStatus.COMPLETED:
+        return None
+    value = job_return.return_value
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class OptunaSearch:
+    """The search itself; see `RsxOptunaSweeper` for the arguments."""
+
+    def __init__(self, direction, n_trials, n_jobs, sampler, seed, storage, study_name, params):
+        if n_trials < 1 or n_jobs < 1:
+            raise ValueError("hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be at least 1")
+        self.direction = direction
+        self.n_trials = n_trials
+        self.n_jobs = n_jobs
+        self.sampler = sampler
+        self.seed = seed
+        self.storage = storage
+        self.study_name = study_name
+        self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else params
+
+    def run(self, sweeper: Any, arguments: Sequence[str]) -> optuna.Study:
+        config = sweeper.config
+        dimensions, fixed = search_space(self.params, arguments)
+        direction = resolve_direction(self.direction, config)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(config, sweep_dir / "multirun.yaml")
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(
+            study_name=self.study_name or f"rsx-{sweep_dir.name}",
+            storage=self.storage,
+            sampler=_sampler(self.sampler, self.seed),
+            direction=direction,
+            load_if_exists=True,
+        )
+        log.info("Optuna: %d trials (%d at a time), %s %s", self.n_trials, self.n_jobs, direction,
+                 ", ".join(f"{d.key}~{d.distribution}" for d in dimensions))
+
+        done = 0
+        while done < self.n_trials:
+            trials = [study.ask() for _ in range(min(self.n_jobs, self.n_trials - done))]
+            batch = [
+                tuple(fixed) + tuple(d.override(d.suggest(trial)) for d in dimensions) for trial in trials
+            ]
+            sweeper.validate_batch_is_legal(batch)
+            returns = sweeper.launcher.launch(batch, initial_job_idx=done)
+            for trial, job_return in zip(trials, returns):
+                value = _objective(job_return)
+                if value is None:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(trial, value)
+            done += len(trials)
+
+        self._save_results(study, sweep_dir, dimensions)
+        return study
+
+    def _save_results(self, study: optuna.Study, sweep_dir: Path, dimensions: Sequence[Dimension]) -> None:
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not complete:
+            log.warning("Optuna: no trial completed; no best trial")
+            return
+        best = study.best_trial
+        results = {
+            "name": "optuna",
+            "direction": study.direction.name.lower(),
+            "best_trial": best.number,
+            "best_value": best.value,
+            "best_params": {d.key: best.params[d.key] for d in dimensions if d.key in best.params},
+            "trials": {"complete": len(complete), "failed": len(study.trials) - len(complete)},
+        }
+        OmegaConf.save(OmegaConf.create(results), sweep_dir / RESULTS_FILE)
+        log.info("Optuna: best trial %d, value %.6g, params %s", best.number, best.value, results["best_params"])

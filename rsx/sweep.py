@@ -1,0 +1,394 @@
+"""Sweeps: one MLflow parent run per multirun, one child run per job, a summary at the end.
+
+`SweepCallback` is registered in `conf/config.yaml` under `hydra.callbacks`, so it works with
+any Hydra sweeper and launcher (basic, joblib, submitit, rsx's Optuna sweeper):
+
+- `on_multirun_start`, in the process that orchestrates the sweep and before any job starts,
+  creates the MLflow experiment and the parent run (so parallel jobs never race to create the
+  experiment) and writes `<sweep_dir>/rsx_sweep.json`, where every job finds its parent, in
+  whatever process or machine the launcher runs it.
+- `run_sweep_job`, each job (called by `rsx.app`'s task function), names and tags its run as
+  the parent's child, skips itself when an identical config already FINISHED
+  (`tracking.skip_finished`), or trains in a fresh process (`rsx.worker`). A failing job
+  marks its own run FAILED and the sweep goes on.
+- `on_multirun_end` reads every job's `rsx_result.json`, prints a one-screen summary, records
+  it on the parent (failed jobs, skipped runs, the best job per model) and ends the parent
+  FINISHED when every job finished, FAILED otherwise; the sweep then exits 1.
+
+Nothing here imports Keras, TensorFlow or JAX.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import dataclasses
+import json
+import logging
+import math
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from rsx.errors import ConfigError, RsxError
+from rsx.worker import FAILED, FINISHED, RESULT_FILE, SKIPPED, JobResult, main_metric_of, run_in_fresh_process
+
+log = logging.getLogger("rsx")
+
+SWEEP_FILE = "rsx_sweep.json"
+SUMMARY_FILE = "sweep_summary"
+
+#: Child-run tags (the parent tag is MLflow's own, which its UI nests by).
+PARENT_TAG = "mlflow.parentRunId"
+SWEEP_DIR_TAG = "rsx.sweep_dir"
+JOB_NUM_TAG = "rsx.job_num"
+OVERRIDES_TAG = "rsx.overrides"
+#: Parent-run tags.
+ROLE_TAG = "rsx.role"
+SKIPPED_RUNS_TAG = "rsx.skipped_runs"
+FAILED_JOBS_TAG = "rsx.failed_jobs"
+
+#: Keys a sweep may not vary: every job must record into the parent's experiment.
+_FIXED_PER_SWEEP = ("tracking.uri", "tracking.experiment", "tracking.enabled", "trainer.isolate")
+
+#: Rows the summary shows before it shortens itself to fit one screen.
+_SCREEN_ROWS = 30
+
+
+@dataclasses.dataclass
+class SweepInfo:
+    """What every job of one multirun needs to know about it (`<sweep_dir>/rsx_sweep.json`).
+
+    Args:
+        id: unique id of this multirun; results of other multiruns in the same folder differ.
+        dir: the sweep directory (absolute).
+        swept: override keys that vary between jobs; jobs are named after their values.
+        started: when the sweep started (seconds since the epoch).
+        run_id: the MLflow parent run; None when tracking is disabled.
+        overrides: the sweep's command-line overrides.
+    """
+
+    id: str
+    dir: str
+    swept: list[str]
+    started: float
+    run_id: Optional[str] = None
+    overrides: list[str] = dataclasses.field(default_factory=list)
+
+    def save(self) -> None:
+        Path(self.dir, SWEEP_FILE).write_text(json.dumps(dataclasses.asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, sweep_dir: str | Path) -> Optional["SweepInfo"]:
+        path = Path(sweep_dir, SWEEP_FILE)
+        if not path.exists():  # The callback is not registered: jobs run without a parent.
+            return None
+        return cls(**json.loads(path.read_text()))
+
+
+# --------------------------------------------------------------------------- naming
+
+
+def _parse(overrides: Sequence[str]):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(list(overrides))
+
+
+def swept_keys(config: DictConfig) -> list[str]:
+    """Override keys that vary between the jobs of a multirun.
+
+    They come from sweep overrides on the command line (`backend=a,b`) and from the sweeper's
+    own `params` (`hydra.sweeper.params`, e.g. an Optuna search space).
+    """
+    keys = [o.get_key_element() for o in _parse(config.hydra.overrides.task) if o.is_sweep_override()]
+    params = OmegaConf.select(config, "hydra.sweeper.params")
+    for key in params or {}:
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def job_name(overrides: Sequence[str], swept: Iterable[str]) -> str:
+    """The job's values of the swept keys, e.g. "backend=jax_dataparallel model=two_tower"."""
+    swept = set(swept)
+    return " ".join(o.input_line for o in _parse(overrides) if o.get_key_element() in swept)
+
+
+# --------------------------------------------------------------------------- one job
+
+
+def _finished_run(cfg: DictConfig):
+    """An earlier FINISHED run of the same config (`rsx.job_key`) in the experiment, if any."""
+    from rsx.job import job_key, make_tracker
+
+    tracker = make_tracker(cfg)
+    found = tracker.client.search_runs(
+        [tracker.experiment_id],
+        filter_string=f"tags.`rsx.job_key` = '{job_key(cfg)}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0] if found else None
+
+
+def run_sweep_job(cfg: DictConfig) -> Optional[float]:
+    """Runs one job of a multirun; returns its main metric, or None when it failed.
+
+    Never raises for a failed job: the job's run and result say it failed, and the sweep goes
+    on to the next job.
+    """
+    hydra_cfg = HydraConfig.get()
+    output_dir = hydra_cfg.runtime.output_dir
+    overrides = list(hydra_cfg.overrides.task)
+    num = int(hydra_cfg.job.num)
+    sweep = SweepInfo.load(hydra_cfg.sweep.dir)
+    name = job_name(overrides, sweep.swept if sweep else [])
+    context = {
+        "sweep_id": sweep.id if sweep else None,
+        "job_num": num,
+        "name": name,
+        "overrides": overrides,
+        "model": cfg.model.name,
+        "backend": cfg.backend.name,
+        "output_dir": output_dir,
+    }
+    cfg = _as_child(cfg, sweep, num, overrides, name)
+
+    try:
+        earlier = _finished_run(cfg) if cfg.tracking.enabled and cfg.tracking.skip_finished else None
+        if earlier is not None:
+            metrics = dict(earlier.data.metrics)
+            metric, value = main_metric_of(cfg.model.name, metrics)
+            result = JobResult(SKIPPED, metrics, metric, value, run_id=earlier.info.run_id, context=context)
+            result.save(Path(output_dir) / RESULT_FILE)
+            log.info("job %d: an identical job already FINISHED (run %s): skipped", num, earlier.info.run_id)
+            return value
+        result = run_in_fresh_process(cfg, overrides, output_dir, context, prefix=f"[job {num}] ")
+    except RsxError as error:  # Unusable before it started (unknown backend, MLflow down...).
+        print(f"[job {num}] rsx: error: {error}", file=sys.stderr)
+        result = JobResult(FAILED, error=str(error), exit_code=2, context=context)
+        result.save(Path(output_dir) / RESULT_FILE)
+    return result.value if result.ok else None
+
+
+def _as_child(cfg: DictConfig, sweep: Optional[SweepInfo], num: int, overrides: Sequence[str], name: str) -> DictConfig:
+    """The job's config, recording into the sweep's parent run under the job's name."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        tags = cfg.tracking.tags
+        tags[JOB_NUM_TAG] = str(num)
+        tags[OVERRIDES_TAG] = " ".join(overrides)
+        if sweep is not None:
+            tags[SWEEP_DIR_TAG] = sweep.dir
+            if sweep.run_id:
+                tags[PARENT_TAG] = sweep.run_id
+        if cfg.tracking.run_name is None and name:
+            cfg.tracking.run_name = name
+    return cfg
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def collect_results(sweep: SweepInfo) -> list[JobResult]:
+    """Every job result of this sweep, by job number."""
+    found = []
+    for path in Path(sweep.dir).rglob(RESULT_FILE):
+        try:
+            result = JobResult.load(path)
+        except (OSError, ValueError, TypeError):
+            continue
+        if result.context.get("sweep_id") == sweep.id:
+            found.append(result)
+    return sorted(found, key=lambda r: r.context.get("job_num", 0))
+
+
+def best_per_model(results: Sequence[JobResult]) -> dict[str, JobResult]:
+    """The best finished (or skipped) job of each model, by its main metric."""
+    from rsx.discovery import discover
+
+    best: dict[str, JobResult] = {}
+    for result in results:
+        model = result.context.get("model")
+        if not result.ok or result.value is None or model is None:
+            continue
+        try:
+            greater = discover().model(model).greater_is_better
+        except RsxError:
+            continue
+        current = best.get(model)
+        if current is None or (result.value > current.value if greater else result.value < current.value):
+            best[model] = result
+    return best
+
+
+def _metric_text(result: JobResult) -> str:
+    if result.value is None or not math.isfinite(result.value):
+        return "-"
+    return f"{result.main_metric}={result.value:.4f}"
+
+
+def format_summary(sweep: SweepInfo, results: Sequence[JobResult], tracking: str = "") -> str:
+    """One screen: a line per job (number, status, main metric, swept overrides), then the best."""
+    counts = {s: sum(r.status == s for r in results) for s in (FINISHED, FAILED, SKIPPED)}
+    others = len(results) - sum(counts.values())
+    header = (
+        f"rsx sweep: {len(results)} jobs: {counts[FINISHED]} finished, {counts[FAILED]} failed, "
+        f"{counts[SKIPPED]} skipped" + (f", {others} killed" if others else "")
+    )
+    lines = [header, f"  sweep dir  {sweep.dir}"]
+    if tracking:
+        lines.append(f"  MLflow     {tracking}")
+    shown = list(results)
+    hidden = 0
+    if len(shown) > _SCREEN_ROWS:  # Keep failures and the best jobs on screen.
+        best = set(id(r) for r in sorted((r for r in results if r.value is not None), key=lambda r: r.value)[:10])
+        shown = [r for r in results if not r.ok or id(r) in best]
+        hidden = len(results) - len(shown)
+    metric_width = max([len(_metric_text(r)) for r in shown] + [11])
+    lines.append(f"  {'job':>4}  {'status':<9} {'main metric':<{metric_width}}  overrides")
+    for r in shown:
+        label = r.context.get("name") or " ".join(r.context.get("overrides", []))
+        lines.append(f"  {r.context.get('job_num', '?'):>4}  {r.status:<9} {_metric_text(r):<{metric_width}}  {label}")
+        if r.status == SKIPPED:
+            lines.append(f"  {'':>4}  {'':<9} identical job already finished as run {r.run_id}")
+        elif not r.ok and r.error:
+            lines.append(f"  {'':>4}  {'':<9} {r.error[:200]}")
+    if hidden:
+        lines.append(f"  ... {hidden} more jobs in {Path(sweep.dir, SUMMARY_FILE + '.txt')}")
+    for model, r in sorted(best_per_model(results).items()):
+        lines.append(f"  best {model}: job {r.context.get('job_num')} {_metric_text(r)}  {r.context.get('name', '')}")
+    return "\n".join(lines)
+
+
+class SweepCallback(Callback):
+    """Hydra callback that gives each multirun one MLflow parent run and a summary."""
+
+    def __init__(self) -> None:
+        self.sweep: Optional[SweepInfo] = None
+        self.tracker: Any = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Hydra turns an exception raised here into a warning and carries on; a sweep whose
+        # parent could not be created must stop instead, with the reason.
+        try:
+            self._start(config)
+        except RsxError as error:
+            print(f"rsx: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from error
+
+    def _start(self, config: DictConfig) -> None:
+        HydraConfig.instance().set_config(config)  # Resolves `${hydra:...}` in tracking.uri.
+        swept = swept_keys(config)
+        for key in _FIXED_PER_SWEEP:
+            if key in swept:
+                raise ConfigError(f"a sweep cannot vary {key}", f"give {key} one value for the whole sweep")
+        if not config.trainer.isolate:
+            raise ConfigError(
+                "trainer.isolate=false cannot be used in a multirun: every job needs a fresh process for its backend",
+                "drop trainer.isolate=false, or run a single job without -m",
+            )
+        sweep_dir = Path(config.hydra.sweep.dir).resolve()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        overrides = list(config.hydra.overrides.task)
+        self.sweep = SweepInfo(id=uuid.uuid4().hex, dir=str(sweep_dir), swept=swept, started=time.time(), overrides=overrides)
+        if config.tracking.enabled:
+            from rsx.job import make_tracker
+
+            self.tracker = make_tracker(config)
+            self.sweep.run_id = self.tracker.start(
+                "sweep " + (" ".join(o for o in overrides if _is_sweep(o)) or sweep_dir.name),
+                tags={
+                    ROLE_TAG: "sweep",
+                    SWEEP_DIR_TAG: str(sweep_dir),
+                    OVERRIDES_TAG: " ".join(overrides),
+                    "rsx.sweeper": str(OmegaConf.select(config, "hydra.sweeper._target_")),
+                    "rsx.launcher": str(OmegaConf.select(config, "hydra.launcher._target_")),
+                    **dict(config.tracking.tags or {}),
+                },
+            )
+            self.tracker.log_text("\n".join(overrides) + "\n", "overrides.txt")
+            atexit.register(self._stopped_early)
+        self.sweep.save()
+        log.info("rsx sweep in %s%s", sweep_dir, f", MLflow parent run {self.sweep.run_id}" if self.sweep.run_id else "")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.sweep is None:
+            return
+        results = collect_results(self.sweep)
+        tracking = ""
+        if self.sweep.run_id:
+            tracking = f"parent run {self.sweep.run_id} in experiment '{config.tracking.experiment}' at {_uri(self.tracker)}"
+        summary = format_summary(self.sweep, results, tracking)
+        Path(self.sweep.dir, SUMMARY_FILE + ".txt").write_text(summary + "\n")
+        Path(self.sweep.dir, SUMMARY_FILE + ".json").write_text(
+            json.dumps([dataclasses.asdict(r) for r in results], indent=2, default=str)
+        )
+        failed = [r for r in results if not r.ok]
+        if self.tracker is not None:
+            try:
+                self._record(results, summary)
+            except Exception as error:  # The summary is printed whether or not MLflow took it.
+                log.warning("rsx: could not record the sweep summary on the parent run: %s", error)
+            finally:
+                self.tracker.finish(FAILED if failed else FINISHED)
+                atexit.unregister(self._stopped_early)
+        print("\n" + summary, flush=True)
+        if self.sweep.run_id:
+            print(f"  compare: python -m rsx.compare --run {self.sweep.run_id}", flush=True)
+        if failed:
+            raise SystemExit(1)  # Not an Exception: Hydra would swallow that into a warning.
+
+    def _record(self, results: Sequence[JobResult], summary: str) -> None:
+        failed = [r for r in results if not r.ok]
+        skipped = [r for r in results if r.status == SKIPPED and r.run_id]
+        tags = {
+            "rsx.jobs": len(results),
+            "rsx.jobs_finished": sum(r.status == FINISHED for r in results),
+            "rsx.jobs_failed": len(failed),
+            "rsx.jobs_skipped": len(skipped),
+        }
+        if failed:
+            tags[FAILED_JOBS_TAG] = "; ".join(f"job {r.context.get('job_num')}: {r.context.get('name') or '-'}" for r in failed)
+        if skipped:
+            tags[SKIPPED_RUNS_TAG] = ",".join(r.run_id for r in skipped)
+        best = best_per_model(results)
+        for model, r in best.items():
+            tags[f"rsx.best.{model}.job"] = r.context.get("job_num")
+            tags[f"rsx.best.{model}.run_id"] = r.run_id or ""
+            tags[f"rsx.best.{model}.overrides"] = r.context.get("name") or ""
+            tags[f"rsx.best.{model}.{r.main_metric}"] = r.value
+        self.tracker.set_tags(tags)
+        if len(best) == 1:  # One model: the parent shows the best job's values and metric.
+            (r,) = best.values()
+            params = {f"best.{o.get_key_element()}": o.input_line.partition("=")[2]
+                      for o in _parse(r.context.get("overrides", [])) if o.get_key_element() in self.sweep.swept}
+            self.tracker.log_params(params)
+            self.tracker.log_metrics({f"best_{r.main_metric}": r.value})
+        self.tracker.log_text(summary + "\n", SUMMARY_FILE + ".txt")
+        self.tracker.log_dict([dataclasses.asdict(r) for r in results], SUMMARY_FILE + ".json")
+
+    def _stopped_early(self) -> None:
+        """At exit, when the sweep never reached its end (Ctrl-C, a crashed sweeper)."""
+        try:
+            self.tracker.set_tags({"rsx.sweep_error": "the sweep stopped before all its jobs ended"})
+            self.tracker.finish(FAILED)
+        except Exception:
+            pass
+
+
+def _is_sweep(override: str) -> bool:
+    return any(o.is_sweep_override() for o in _parse([override]))
+
+
+def _uri(tracker: Any) -> str:
+    from rsx.tracking import redact
+
+    return redact(getattr(tracker, "uri", "") or "")
