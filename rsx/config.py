@@ -32,6 +32,10 @@ class MovieLensConfig:
     download: bool = True
     # An extracted GroupLens folder (ml-100k/, ml-1m/) or its zip. Used when source=files.
     path: Optional[str] = None
+    # With source=files, the row order the split shuffle starts from: "file" (the lines of the
+    # ratings file) or "tfds" (the order TFDS stores the same rows in, which makes the split
+    # identical to the TFDS/tutorial split; 100k only).
+    row_order: str = "file"
     # tf.data shuffle buffer and seed of the one-time split shuffle (the tutorials: 100_000, 42).
     shuffle_buffer: int = 100_000
     split_seed: int = 42
