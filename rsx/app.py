@@ -117,9 +117,11 @@ def main() -> None:
     """
     wants_trace = os.environ.get(FULL_ERROR) == "1"
     os.environ[FULL_ERROR] = "1"
+    started = []
 
     def task(cfg: DictConfig) -> float | None:
         # Composition is over: the job (and every process it starts) sees the user's setting.
+        started.append(True)
         _restore_full_error(wants_trace)
         return _task(cfg)
 
@@ -129,7 +131,7 @@ def main() -> None:
     except Exception as error:
         from rsx.cli_errors import one_line
 
-        line = None if wants_trace else one_line(error, sys.argv[1:])
+        line = None if wants_trace else one_line(error, sys.argv[1:], composing=not started)
         if line is None:
             raise
         print(f"rsx: error: {line}", file=sys.stderr)

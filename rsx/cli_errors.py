@@ -94,14 +94,28 @@ def failing_override(overrides: Iterable[str]) -> Optional[str]:
     return None
 
 
-def one_line(error: BaseException, overrides: Iterable[str] = ()) -> Optional[str]:
+def one_line(error: BaseException, overrides: Iterable[str] = (), composing: bool = False) -> Optional[str]:
     """The user-facing line for `error`, or None when it is not a user error (a bug).
 
     Args:
         error: what was raised while composing or running a job.
         overrides: the command line's overrides, to name one that Hydra could not parse.
+        composing: the error came out of config composition, before any job started: only
+            the command line can have caused it, so it is a user error whatever its type
+            (Hydra itself fails with e.g. a TypeError on `backend=[1,2]`).
     """
     overrides = list(overrides)
+    line = _classified(error, overrides)
+    if line is None and composing:
+        shown = " ".join(overrides) or "(no overrides)"
+        line = (
+            f"cannot compose the config from: {shown} ({type(error).__name__}: {_squash(error)[:300]}) "
+            f"-> check these overrides; {SHOW_CONFIG}, HYDRA_FULL_ERROR=1 shows the traceback"
+        )
+    return line
+
+
+def _classified(error: BaseException, overrides: list[str]) -> Optional[str]:
     if isinstance(error, RsxError):
         return _squash(str(error))
     if isinstance(error, OverrideParseException):
