@@ -32,8 +32,19 @@ _SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL|ACC
 _MIN_SECRET_LENGTH = 6
 
 
+def _environment() -> dict[str, str]:
+    """A snapshot of os.environ. Reading it while another thread sets or unsets a variable
+    (MLflow's telemetry thread does) raises KeyError/RuntimeError: then read it again."""
+    for _ in range(10):
+        try:
+            return dict(os.environ)
+        except (KeyError, RuntimeError):
+            continue
+    return dict(os.environ)
+
+
 def _secret_values() -> list[str]:
-    values = {v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= _MIN_SECRET_LENGTH}
+    values = {v for k, v in _environment().items() if _SECRET_ENV.search(k) and len(v) >= _MIN_SECRET_LENGTH}
     return sorted(values, key=len, reverse=True)
 
 
