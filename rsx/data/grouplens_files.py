@@ -7,7 +7,9 @@ is reported by file and line number, since a half-parsed dataset would train sil
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 import os
 import zipfile
@@ -85,7 +87,8 @@ def parse_ratings(text: str, sep: str, where: str) -> tuple[np.ndarray, np.ndarr
         where: the file as users should see it in errors.
     """
     lines = _lines(text)
-    fields = [line.split(sep) for line in lines]
+    with _cyclic_gc_paused():
+        fields = [line.split(sep) for line in lines]
     for number, row in enumerate(fields, start=1):
         if len(row) != 4:
             raise DataError(
@@ -118,6 +121,20 @@ def parse_titles(text: str, sep: str, where: str) -> dict[int, str]:
             )
         titles[_parse_id(row[0], "movie id", where, number)] = row[1]
     return titles
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    # A million small lists would trigger the cyclic collector over and over, scanning
+    # everything allocated so far: that more than doubles parsing time for MovieLens 1M.
+    # Lists of strings hold no cycles, so nothing is lost by pausing it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _lines(text: str) -> list[str]:

@@ -34,8 +34,8 @@ def read_ratings(cfg: MovieLensConfig) -> RawRatings:
         cfg: uses `variant`, `data_dir` and `download`.
 
     Raises:
-        DataError: the dataset is not in data_dir and cannot be downloaded, or holds ids
-            that are not numbers.
+        DataError: the dataset is not in data_dir and cannot be downloaded, or its records
+            cannot be converted (e.g. ids that are not numbers).
     """
     ratings_name, movies_name = DATASETS[cfg.variant]
     ratings = _load(ratings_name, cfg, ("user_id", "movie_id", "user_rating"))
@@ -125,8 +125,9 @@ def _to_numpy(dataset, name: str, cfg: MovieLensConfig) -> dict[str, np.ndarray]
         for batch in tfds.as_numpy(dataset):
             batches.append(batch)
     except tf.errors.InvalidArgumentError as error:
-        raise DataError(f"TFDS {name} in data.data_dir={cfg.data_dir} holds an id that is "
-                        f"not a number ({error.message.splitlines()[0]})",
+        # Typically an id that is not a number, i.e. not TFDS's MovieLens.
+        raise DataError(f"TFDS {name} in data.data_dir={cfg.data_dir} holds a record rsx "
+                        f"cannot convert ({error.message.splitlines()[0]})",
                         "rebuild that TFDS data_dir, or use data.source=files") from None
     if not batches:
         raise DataError(f"TFDS {name} in data.data_dir={cfg.data_dir} is empty",

@@ -115,6 +115,12 @@ def write_grouplens():
     return write_grouplens_files
 
 
+@pytest.fixture
+def build_tfds():
+    """The TFDS data_dir builder itself, for tests that need their own (e.g. broken) data."""
+    return build_tfds_data_dir
+
+
 @pytest.fixture(scope="session")
 def grouplens_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("grouplens")

@@ -67,6 +67,18 @@ def test_files_in_tfds_row_order_equal_the_tfds_source(tfds_data_dir, ml_100k):
     np.testing.assert_array_equal(from_files.titles, from_tfds.titles)
 
 
+def test_records_that_are_not_movielens_are_reported(tmp_path, write_grouplens, build_tfds):
+    written = write_grouplens(tmp_path, "100k", users=5, movies=4, ratings=10)
+    lines = written.ratings_file.read_text().split("\n")
+    lines[3] = "abc" + lines[3][lines[3].index("\t"):]
+    written.ratings_file.write_text("\n".join(lines))
+    with open(written.folder / "u.user", "a") as f:
+        f.write("abc|30|M|student|55100\n")
+    data_dir = build_tfds(tmp_path, tmp_path / "tfds", variants=("100k",))
+    with pytest.raises(DataError, match=r"TFDS movielens/100k-ratings in data.data_dir=.* holds a record"):
+        load_prepared(_tfds_config(data_dir))
+
+
 @pytest.mark.parametrize("download", [False, True])
 def test_an_empty_data_dir_offline_fails_fast_with_the_ways_out(tmp_path, monkeypatch, download):
     # Pretend GroupLens is unreachable, so the test also holds on a machine with internet.
