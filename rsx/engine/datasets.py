@@ -23,8 +23,8 @@ def tf_dataset(
 ) -> tf.data.Dataset:
     """Batches of ({feature: ids}, label), optionally reshuffled every epoch.
 
-    Shuffling permutes row *indices* and gathers each batch in one vectorised op, which is
-    several times faster than shuffling rows one element at a time.
+    Shuffling permutes row *indices* (one op per epoch) and gathers each batch in one
+    vectorised op, which is several times faster than shuffling rows one element at a time.
 
     Args:
         columns: column name -> 1-D array, all of one length.
@@ -46,9 +46,25 @@ def tf_dataset(
     def gather(indices):
         return {f: tf.gather(tensors[f], indices) for f in features}, tf.gather(tensors[label], indices)
 
-    indices = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    full, rest = divmod(count, batch_size)
+    rest = 0 if drop_remainder else rest
+
+    def epoch_batches(epoch_seed):
+        # The epoch's permutation in one op: pushing every row index through a shuffle
+        # buffer instead costs about as much as training a small model's epoch.
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=tf.stack([epoch_seed, 0])
+        )
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], [full, batch_size]))
+        if rest:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
+        return batches
+
+    # Each epoch (each new iterator) draws a new seed; the same `seed` gives the same epochs.
+    epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     return (
-        indices.batch(batch_size, drop_remainder=drop_remainder)
+        epoch_seeds.flat_map(epoch_batches)
+        .apply(tf.data.experimental.assert_cardinality(full + (1 if rest else 0)))
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )

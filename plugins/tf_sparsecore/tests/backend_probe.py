@@ -146,6 +146,17 @@ report["fallback_training"] = {
     "tables": {k: list(v.shape) for k, v in layer.get_embedding_tables().items()},
 }
 
+# ---------------------------------------------------------------- reshuffled epochs
+rows = {"user_id": np.arange(1000, dtype="int32"), "movie_id": np.zeros(1000, "int32"), "label": np.zeros(1000, "float32")}
+reshuffled = backend.dataset(rows, ["user_id", "movie_id"], "label", 64, training=True, shuffle=True, seed=3)
+epochs = [np.concatenate([x["user_id"].numpy() for x, _ in reshuffled]) for _ in range(3)]
+report["reshuffled"] = {
+    "cardinality": int(reshuffled.cardinality()),
+    "rows_per_epoch": [len(e) for e in epochs],
+    "distinct_rows_per_epoch": [len(set(e.tolist())) for e in epochs],
+    "epochs_differ": bool(not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])),
+}
+
 # ---------------------------------------------------------------- saving
 import os  # noqa: E402
 import tempfile  # noqa: E402

@@ -91,6 +91,14 @@ def test_batches_have_static_shapes(report):
     assert training["test_batches"] == [4, 4]
 
 
+def test_reshuffled_batches_are_static_and_new_every_epoch(report):
+    reshuffled = report["reshuffled"]
+    assert reshuffled["cardinality"] == 15  # 1000 rows at 64, remainder dropped
+    assert reshuffled["rows_per_epoch"] == [960] * 3
+    assert reshuffled["distinct_rows_per_epoch"] == [960] * 3
+    assert reshuffled["epochs_differ"]
+
+
 def test_lookups_of_any_subset_and_batch_on_the_default_device(report):
     training = report["fallback_training"]
     assert training["symbolic_shapes"] == {"user_id": [None, 4], "movie_id": [None, 4]}
