@@ -112,8 +112,9 @@ def _load(name: str, cfg: MovieLensConfig, features: tuple[str, ...]):
     except Exception as error:
         if not download:
             raise
+        reason = " ".join(str(error).split())[:300]  # user-facing errors are one line
         raise _not_available(cfg, f"downloading {name} into {builder.data_dir} failed "
-                                  f"({type(error).__name__}: {error})") from error
+                                  f"({type(error).__name__}: {reason})") from error
 
 
 def _to_numpy(dataset, name: str, cfg: MovieLensConfig) -> dict[str, np.ndarray]:
