@@ -21,7 +21,8 @@ MAX_TAG_VALUE = 8000
 MAX_KEY = 250
 BATCH = 100
 
-_URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+#: "scheme://user:password@" (also "scheme:/..." once a path normalizer collapsed the "//").
+_URI_CREDENTIALS = re.compile(r"(?<=[A-Za-z0-9+.-]:/)(/?)[^/@\s]+@")
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|credential)", re.I)
 
 
@@ -52,7 +53,7 @@ def redact(value: str) -> str:
     """Removes secrets from `value`: credentials in URIs ("https://u:p@host" ->
     "https://***@host") and the values of secret environment variables (names containing
     TOKEN, PASSWORD, SECRET, API_KEY, ...) wherever they appear."""
-    value = _URI_CREDENTIALS.sub("***@", value)
+    value = _URI_CREDENTIALS.sub(r"\1***@", value)
     for secret in _secret_values():
         value = value.replace(secret, "***")
     return value

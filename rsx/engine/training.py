@@ -207,6 +207,8 @@ def train_and_evaluate(
             "keras_backend": runtime.keras_backend,
             "features": features,
             "label": label,
+            "vocabulary_sizes": dict(data.vocabulary_sizes),
+            "global_batch_size": global_batch,
             "keras_version": keras.__version__,
         },
         example=example_inputs(data.test, features, max(EXAMPLE_ROWS, global_batch)),
