@@ -54,6 +54,7 @@ def log_model(
     info: dict[str, Any],
     example: dict[str, np.ndarray],
     scope: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    every_process: bool = False,
 ) -> None:
     """Saves `model` with its description and example predictions to the run's `model/`.
 
@@ -63,8 +64,10 @@ def log_model(
         info: what the model is (plugin names, features, label, ...), stored as JSON.
         example: feature -> ids the example predictions are made on.
         scope: context to predict in (the backend's inference scope).
+        every_process: a multi-process job: predicting and saving touch every device, so every
+            process does them, in step, though only process 0 has a run to log them to.
     """
-    if getattr(tracker, "run_id", None) is None:
+    if getattr(tracker, "run_id", None) is None and not every_process:
         return
     rows = len(next(iter(example.values())))
     with scope():

@@ -69,7 +69,7 @@ def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
 def global_batch_size(trainer, replicas: int, num_train: int) -> int:
     """Examples per step over all replicas: `trainer.global_batch_size` if set (it must split
     evenly over the replicas), else `trainer.batch_size` per replica x replicas."""
-    fixed = trainer.get("global_batch_size")
+    fixed = trainer.global_batch_size
     if fixed is not None:
         if fixed < replicas or fixed % replicas:
             raise ConfigError(
@@ -213,5 +213,6 @@ def train_and_evaluate(
         },
         example=example_inputs(data.test, features, max(EXAMPLE_ROWS, global_batch)),
         scope=backend.inference_scope,
+        every_process=runtime.process_count > 1,
     )
     return TrainingResult(metrics=metrics, runtime=runtime, model=model, plugin=plugin)
