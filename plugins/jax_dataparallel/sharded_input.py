@@ -1,8 +1,9 @@
 """Each process's share of every global batch, as a tf.data pipeline (imports tensorflow).
 
-All processes shuffle and batch the same row *indices* with the same seed, so they agree on
-every global batch without talking to each other; each then gathers only its own contiguous
-part of it. `jax.make_array_from_process_local_data` (what Keras feeds a distributed step
+All processes batch the same row *indices* in the same order (`row_batches`, the order
+`tf_dataset` uses on every other backend, so the same seed gives the same batches there and
+here), so they agree on every global batch without talking to each other; each then
+gathers only its own contiguous part of it. `jax.make_array_from_process_local_data` (what Keras feeds a distributed step
 with) puts the parts back together in process order, so a global batch holds exactly the
 rows it holds in a single-process run: one process or several, the same training.
 
@@ -17,6 +18,8 @@ from typing import Mapping
 
 import numpy as np
 import tensorflow as tf
+
+from rsx.api.engine import row_batches
 
 
 def batches_per_epoch(count: int, global_batch_size: int, num_devices: int) -> int:
@@ -60,12 +63,12 @@ def process_batches(
     def gather(indices):
         return {f: tf.gather(tensors[f], indices) for f in features}, tf.gather(tensors[label], indices)
 
-    indices = tf.data.Dataset.range(count)
     if shuffle:
-        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        indices = row_batches(count, global_batch_size, seed)
+    else:
+        indices = tf.data.Dataset.range(count).batch(global_batch_size)
     batches = (
-        indices.batch(global_batch_size)
-        .map(own_part)
+        indices.map(own_part)
         # Only the last batch can become empty when cut; `take` drops it and keeps the
         # cardinality known, so Keras knows the steps per epoch from the start.
         .take(batches_per_epoch(count, global_batch_size, num_devices))

@@ -4,7 +4,7 @@ Import it only from a plugin's implementation module (never from its spec module
 after rsx has set the backend's environment.
 """
 
-from rsx.engine.datasets import steps_per_epoch, tf_dataset
+from rsx.engine.datasets import row_batches, steps_per_epoch, tf_dataset
 from rsx.engine.embeddings import EmbeddingLookup
 from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_optimizer, table_of
 
@@ -13,6 +13,7 @@ __all__ = [
     "TableRoutedOptimizer",
     "make_optimizer",
     "routed_optimizer",
+    "row_batches",
     "steps_per_epoch",
     "table_of",
     "tf_dataset",

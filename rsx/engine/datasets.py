@@ -46,6 +46,25 @@ def tf_dataset(
     def gather(indices):
         return {f: tf.gather(tensors[f], indices) for f in features}, tf.gather(tensors[label], indices)
 
+    return (
+        row_batches(count, batch_size, seed, drop_remainder)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def row_batches(count: int, batch_size: int, seed: int, drop_remainder: bool = False) -> tf.data.Dataset:
+    """Each epoch's batches of row indices, in the order `tf_dataset(shuffle=True)` uses.
+
+    A backend that assembles batches itself (e.g. each process gathering only its part)
+    starts from these, so the same seed gives the same batches on every backend.
+
+    Args:
+        count: rows in the split.
+        batch_size: rows per batch (the global batch).
+        seed: the shuffle seed; each epoch (each new iterator) draws a new permutation.
+        drop_remainder: drop a last short batch.
+    """
     full, rest = divmod(count, batch_size)
     rest = 0 if drop_remainder else rest
 
@@ -62,11 +81,8 @@ def tf_dataset(
 
     # Each epoch (each new iterator) draws a new seed; the same `seed` gives the same epochs.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    return (
-        epoch_seeds.flat_map(epoch_batches)
-        .apply(tf.data.experimental.assert_cardinality(full + (1 if rest else 0)))
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
+    return epoch_seeds.flat_map(epoch_batches).apply(
+        tf.data.experimental.assert_cardinality(full + (1 if rest else 0))
     )
 
 
