@@ -120,8 +120,13 @@ def main() -> None:
     started = []
 
     def task(cfg: DictConfig) -> float | None:
-        # Composition is over: the job (and every process it starts) sees the user's setting.
         started.append(True)
+        try:
+            _check_tracking(cfg)
+        except RsxError as error:  # Ends here: Hydra would add "Error executing job ..."
+            print(f"rsx: error: {error}", file=sys.stderr)
+            sys.exit(2)
+        # Composition is over: the job (and every process it starts) sees the user's setting.
         _restore_full_error(wants_trace)
         return _task(cfg)
 
@@ -138,6 +143,17 @@ def main() -> None:
         sys.exit(2)
     finally:
         _restore_full_error(wants_trace)
+
+
+def _check_tracking(cfg: DictConfig) -> None:
+    """A single run checks that MLflow answers before it starts anything (a worker, data
+    preparation): an unreachable server is reported in seconds, naming the URI."""
+    from hydra.types import RunMode
+
+    if cfg.tracking.enabled and HydraConfig.get().mode == RunMode.RUN:
+        from rsx.tracking import connect
+
+        connect(cfg.tracking.uri, cfg.tracking.experiment)
 
 
 def _restore_full_error(wanted: bool) -> None:

@@ -62,20 +62,11 @@ def job_key(cfg: DictConfig) -> str:
 def make_tracker(cfg: DictConfig, process_index: int = 0):
     """The job's tracker; a `NullTracker` when tracking is off or on processes other than 0
     of a multi-process job (one job, one MLflow run)."""
-    from rsx.tracking import MlflowTracker, NullTracker
+    from rsx.tracking import NullTracker, connect
 
     if not cfg.tracking.enabled or process_index != 0:
         return NullTracker()
-    try:
-        return MlflowTracker(cfg.tracking.uri, cfg.tracking.experiment)
-    except Exception as error:
-        from rsx.tracking import redact
-
-        raise RsxError(
-            f"cannot reach MLflow at tracking.uri={redact(cfg.tracking.uri)} "
-            f"({type(error).__name__}: {' '.join(str(error).split())[:200]})",
-            "start the server or fix tracking.uri, or set tracking.enabled=false",
-        ) from error
+    return connect(cfg.tracking.uri, cfg.tracking.experiment)
 
 
 def run_name(cfg: DictConfig) -> str:

@@ -84,6 +84,21 @@ def params_from_config(container: Mapping[str, Any]) -> dict[str, str]:
     return params
 
 
+def connect(uri: str, experiment: str) -> "MlflowTracker":
+    """An `MlflowTracker`, or an `RsxError` naming the URI (credentials hidden) within
+    seconds when MLflow cannot be reached there."""
+    from rsx.errors import RsxError
+
+    try:
+        return MlflowTracker(uri, experiment)
+    except Exception as error:
+        raise RsxError(
+            f"cannot reach MLflow at tracking.uri={redact(uri)} "
+            f"({type(error).__name__}: {redact(' '.join(str(error).split()))[:200]})",
+            "start the server or fix tracking.uri, or set tracking.enabled=false",
+        ) from error
+
+
 class MlflowTracker:
     """One MLflow run, addressed by id.
 

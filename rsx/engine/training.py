@@ -5,6 +5,7 @@ Imported only after the backend's environment is applied (it imports keras).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
@@ -94,6 +95,22 @@ def model_summary(model: keras.Model) -> str:
     return lines.getvalue()
 
 
+@contextlib.contextmanager
+def _unknown_identifiers_as_config_errors():
+    """Keras rejects an unknown optimizer/activation/initializer name with "Could not interpret
+    ... identifier" deep in model building; the name came from the config, so say so."""
+    try:
+        yield
+    except ValueError as error:
+        text = " ".join(str(error).split())
+        if "Could not interpret" not in text:
+            raise
+        raise ConfigError(
+            f"{text[:300]} (a name in the model config: optimizer, activation or initializer)",
+            "use a name Keras knows, e.g. model.optimizer.name=adagrad, model.activation=relu",
+        ) from error
+
+
 def train_and_evaluate(
     cfg, backend_spec: BackendSpec, model_spec: ModelSpec, data: PreparedData, tracker, resume=None
 ) -> TrainingResult:
@@ -132,7 +149,7 @@ def train_and_evaluate(
     plugin.global_batch_size = global_batch
     tracker.set_tags({"global_batch_size": global_batch})
 
-    with backend.scope():
+    with backend.scope(), _unknown_identifiers_as_config_errors():
         # The optimizer first: a backend whose tables carry their optimizer (SparseCore) gives
         # the dense one to tables that declare none when it creates them.
         optimizer = backend.optimizer(plugin.optimizer(), plugin.tables())
