@@ -304,7 +304,7 @@ class SweepCallback(Callback):
 
             self.tracker = make_tracker(config)
             self.sweep.run_id = self.tracker.start(
-                "sweep " + (" ".join(o for o in overrides if _is_sweep(o)) or sweep_dir.name),
+                _sweep_name(config, overrides, sweep_dir),
                 tags={
                     ROLE_TAG: "sweep",
                     SWEEP_DIR_TAG: str(sweep_dir),
@@ -384,8 +384,13 @@ class SweepCallback(Callback):
             pass
 
 
-def _is_sweep(override: str) -> bool:
-    return any(o.is_sweep_override() for o in _parse([override]))
+def _sweep_name(config: DictConfig, overrides: Sequence[str], sweep_dir: Path) -> str:
+    """"sweep backend=a,b model=c,d", "sweep hparams_search=ranking_optuna", or the folder."""
+    swept = [o.input_line for o in _parse(overrides) if o.is_sweep_override()]
+    search = OmegaConf.select(config, "hydra.runtime.choices.hparams_search")
+    if search:
+        swept.insert(0, f"hparams_search={search}")
+    return "sweep " + (" ".join(swept) or sweep_dir.name)
 
 
 def _uri(tracker: Any) -> str:

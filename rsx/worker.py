@@ -13,7 +13,7 @@ The two sides talk through two files in the job's output directory:
   by hand, e.g. under a debugger, with `python -m rsx.worker <that file>`.
 - `rsx_result.json`, written by the worker (`main`): a `JobResult` with the job's status, final
   metrics and its model's main metric. If the worker dies before writing it, the launching
-  side writes it instead and marks the job's MLflow run FAILED.
+  side writes it instead and ends the job's MLflow run KILLED.
 
 The worker's stdout and stderr are streamed to the launching side's own streams and copied to
 `<output_dir>/train.log`.
@@ -21,6 +21,7 @@ The worker's stdout and stderr are streamed to the launching side's own streams 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -184,7 +185,8 @@ def run_in_fresh_process(
             _Copier(process.stderr, sys.stderr, log_file, prefix),
         ]
         try:
-            code = process.wait()
+            with _sigterm_forwarded(process):
+                code = process.wait()
         except KeyboardInterrupt:
             _stop(process)
             raise
@@ -192,20 +194,23 @@ def run_in_fresh_process(
             for copier in copiers:
                 copier.join()
 
+    if code < 0:
+        code = 128 - code  # Killed by signal N: exit 128 + N, as a shell reports it.
     if result_file.exists():
         result = JobResult.load(result_file)
         if result.exit_code != code and code != 0:
             result.exit_code = code
         return result
-    # The worker died without a word (killed, out of memory, crashed interpreter).
+    # The worker died without a word (SIGKILL, out of memory, a crashed interpreter). Its run
+    # ends KILLED, not FAILED: no error was reported, and a rerun resumes it (`rsx.resume`).
     name, _ = main_metric_of(cfg.model.name, {})
     result = JobResult(
-        status=FAILED,
+        status=KILLED,
         main_metric=name,
-        error=f"the worker process exited with code {code} without a result; see {job_file.parent / LOG_FILE}",
+        error=f"the worker process died (exit code {code}) without a result; see {job_file.parent / LOG_FILE}",
         exit_code=code or 1,
         context=dict(context or {}),
-        run_id=_fail_orphaned_run(cfg, str(Path(output_dir).resolve()), started, code),
+        run_id=_end_orphaned_run(cfg, str(Path(output_dir).resolve()), started, code),
     )
     result.save(result_file)
     return result
@@ -266,8 +271,25 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _fail_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int) -> Optional[str]:
-    """Marks FAILED the MLflow run a dead worker left RUNNING; returns its id if found."""
+@contextlib.contextmanager
+def _sigterm_forwarded(process: subprocess.Popen):
+    """SIGTERM to this process (a scheduler's stop) stops the worker too, instead of orphaning it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Only the main thread may handle signals.
+        return
+
+    def forward(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")  # `_stop` then ends the worker.
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _end_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int) -> Optional[str]:
+    """Ends KILLED the MLflow run a dead worker left RUNNING; returns its id if found."""
     if not cfg.tracking.enabled:
         return None
     try:
@@ -284,10 +306,10 @@ def _fail_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int
         tracker.run_id = found[0].info.run_id
         if found[0].info.status == "RUNNING":
             tracker.set_tags({"failure": f"the worker process died (exit code {code})"})
-            tracker.finish(FAILED)
+            tracker.finish(KILLED)
         return tracker.run_id
     except Exception as error:  # Recording the death must not hide it.
-        log.warning("rsx: could not mark the dead worker's MLflow run FAILED: %s", error)
+        log.warning("rsx: could not end the dead worker's MLflow run: %s", error)
         return None
 
 
@@ -341,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s", stream=sys.stdout
     )
     cfg, document = load_job_file(argv[0])
+    if os.path.isdir(document.get("cwd") or ""):
+        os.chdir(document["cwd"])  # Where the job was launched: its data cache and checkpoints.
     output_dir = document["output_dir"]
     result_file = Path(output_dir) / RESULT_FILE
     context = document.get("context") or {}

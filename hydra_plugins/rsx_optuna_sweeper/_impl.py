@@ -52,7 +52,9 @@ def _category(value: Any) -> Any:
 
 
 def dimension(override: Override) -> Dimension:
-    """Maps a sweep override (choice, range, interval, tag(log, ...)) to an Optuna dimension."""
+    """Maps a sweep override to an Optuna dimension: choice(...) and a,b,c -> categorical;
+    range(start, stop, step) -> int (or float) with that step; interval(low, high) -> float,
+    tag(int, interval(...)) -> int; tag(log, ...) -> sampled on a log scale."""
     key = override.get_key_element()
     value = override.value()
     if override.is_choice_sweep():
@@ -67,10 +69,10 @@ def dimension(override: Override) -> Dimension:
             step = 1 if log_scale else int(value.step)
             return Dimension(key, optuna.distributions.IntDistribution(values[0], values[-1], log=log_scale, step=step))
         return Dimension(key, optuna.distributions.FloatDistribution(values[0], values[-1], step=None if log_scale else value.step, log=log_scale))
-    if isinstance(value, IntervalSweep):
+    if isinstance(value, IntervalSweep):  # Hydra reads interval bounds as floats; tag(int, ...) for ints.
         log_scale = "log" in value.tags
-        if isinstance(value.start, int) and isinstance(value.end, int) and "float" not in value.tags:
-            return Dimension(key, optuna.distributions.IntDistribution(value.start, value.end, log=log_scale))
+        if "int" in value.tags:
+            return Dimension(key, optuna.distributions.IntDistribution(int(value.start), int(value.end), log=log_scale))
         return Dimension(key, optuna.distributions.FloatDistribution(float(value.start), float(value.end), log=log_scale))
     raise ValueError(f"{override.input_line}: not a search expression (use choice, range or interval)")
 

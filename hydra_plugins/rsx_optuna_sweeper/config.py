@@ -31,6 +31,7 @@ class RsxOptunaSweeperConf:
     #   model.embedding_dim: choice(16, 32, 64)                         (categorical)
     #   model.hidden_units: choice([64,32], [128,64])                   (lists as categories)
     #   trainer.batch_size: range(64, 513, 64)                          (int with a step)
+    #   model.top_k: tag(int, interval(5, 50))                          (int)
     params: Optional[dict[str, str]] = None
 
 

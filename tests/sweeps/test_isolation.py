@@ -1,0 +1,95 @@
+"""Jobs train in a fresh worker process; `trainer.isolate=false` trains in the launching one.
+
+The multirun case (two Keras backends in one sweep, an orchestrator without any framework) is
+proven in test_backend_sweep.py; here: single runs, the job file, and a worker that dies. (A
+worker's error and exit code reaching the user is what tests/reliability checks, through it.)
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
+
+from rsx.app import register_everything
+from rsx.discovery import discover
+from rsx.testing.cli import explain, runs
+from rsx.worker import JOB_FILE, RESULT_FILE, load_job_file, write_job_file
+
+
+def test_in_process_run_imports_keras_where_it_was_launched(tmp_path, run_sweep, one_epoch, orchestrator_frameworks):
+    # Also shows that the probe would notice a framework in the orchestrating process.
+    result = run_sweep(["trainer.isolate=false", *one_epoch], tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert {"keras", "tensorflow"} <= set(orchestrator_frameworks(tmp_path))
+    (run,) = runs(tmp_path)
+    assert run.info.status == "FINISHED" and run.data.tags["keras_backend"] == "tensorflow"
+    assert not list(tmp_path.glob(f"outputs/*/*/{JOB_FILE}")), "no worker was started"
+
+
+_DIE_AFTER_RUN_START = """
+import os, signal
+import rsx.tracking
+
+_start = rsx.tracking.MlflowTracker.start
+
+def start(self, *args, **kwargs):
+    run_id = _start(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # Dies like an out-of-memory kill: no word, no cleanup.
+
+rsx.tracking.MlflowTracker.start = start
+"""
+
+
+def test_a_worker_killed_mid_run_ends_its_run_killed(tmp_path, run_sweep, one_epoch, monkeypatch, orchestrator_frameworks):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_DIE_AFTER_RUN_START)
+    monkeypatch.setenv("PYTHONPATH", str(hooks))  # run_rsx passes our environment on.
+    result = run_sweep(list(one_epoch), tmp_path)
+    assert result.returncode == 128 + signal.SIGKILL, explain(result)
+    assert orchestrator_frameworks(tmp_path) == []
+    (run,) = runs(tmp_path)
+    assert run.info.status == "KILLED"
+    assert "died" in run.data.tags["failure"]
+    (result_file,) = tmp_path.glob(f"outputs/*/*/{RESULT_FILE}")
+    recorded = json.loads(result_file.read_text())
+    assert recorded["status"] == "KILLED" and recorded["run_id"] == run.info.run_id
+
+
+def test_isolate_false_is_refused_in_a_multirun(tmp_path, run_sweep, one_epoch):
+    result = run_sweep(["-m", "trainer.isolate=false", "trainer.seed=1,2", *one_epoch], tmp_path)
+    assert result.returncode == 2, explain(result)
+    assert "rsx: error: trainer.isolate=false cannot be used in a multirun" in result.stderr
+    assert runs(tmp_path) == [], "nothing started"
+
+
+@pytest.fixture(scope="module")
+def composed():
+    register_everything(discover())
+    with initialize_config_module("rsx.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["backend=cpu_reference", "model=ranking", "data=synthetic",
+                                           "model.hidden_units=[32,16]"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # Resolves ${hydra:runtime.cwd} in tracking.uri.
+    job = cfg.copy()
+    with open_dict(job):
+        del job["hydra"]
+    return job
+
+
+def test_job_file_gives_the_worker_the_same_typed_config(tmp_path, composed):
+    write_job_file(composed, ["model.hidden_units=[32,16]"], str(tmp_path), {"job_num": 3})
+    cfg, document = load_job_file(tmp_path / JOB_FILE)
+    assert OmegaConf.to_container(cfg) == OmegaConf.to_container(composed, resolve=True)
+    assert cfg.tracking.uri.startswith("sqlite:////"), "resolved where ${hydra:...} is known"
+    for section in ("backend", "model", "data", "trainer", "tracking"):
+        assert OmegaConf.get_type(cfg[section]) is OmegaConf.get_type(composed[section]), section
+    assert OmegaConf.get_type(cfg.model.optimizer).__name__ == "OptimizerConfig"
+    with pytest.raises(Exception, match="trainer.epoch"):
+        cfg.trainer.epoch = 3  # Typo of epochs: the schema still rejects unknown keys.
+    assert document["overrides"] == ["model.hidden_units=[32,16]"]
+    assert document["context"] == {"job_num": 3}

@@ -1,0 +1,165 @@
+"""Pieces of a sweep that need no training: naming, results, summary, skip lookup, the report."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import mlflow
+import pytest
+from omegaconf import OmegaConf
+
+from rsx.compare import Comparison, RunRow, format_table, from_sweep, table_rows, write
+from rsx.sweep import (
+    PARENT_TAG, SKIPPED_RUNS_TAG, SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
+    job_name, swept_keys,
+)
+from rsx.worker import FAILED, FINISHED, KILLED, RESULT_FILE, SKIPPED, JobResult
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_swept_keys_come_from_sweep_overrides_and_sweeper_params():
+    config = OmegaConf.create({"hydra": {
+        "overrides": {"task": ["backend=a,b", "data=synthetic", "trainer.seed=range(1,3)", "+x=1"]},
+        "sweeper": {"params": {"model.embedding_dim": "choice(16, 32)", "backend": "a,b"}},
+    }})
+    assert swept_keys(config) == ["backend", "trainer.seed", "model.embedding_dim"]
+
+
+def test_a_job_is_named_after_the_values_of_its_swept_keys():
+    overrides = ["backend=jax_dataparallel", "data=synthetic", "model=two_tower", "trainer.epochs=1"]
+    assert job_name(overrides, ["backend", "model"]) == "backend=jax_dataparallel model=two_tower"
+    assert job_name(overrides, []) == ""
+
+
+def _result(num, status, model="ranking", value=None, sweep_id="s1", **extra):
+    metric = {"ranking": "test_rmse", "two_tower": "test_recall_at_10"}[model]
+    return JobResult(status=status, main_metric=metric, value=value, context={
+        "sweep_id": sweep_id, "job_num": num, "name": f"job={num}", "model": model, "overrides": [f"job={num}"],
+    }, **extra)
+
+
+def test_collect_results_reads_this_sweeps_results_in_job_order(tmp_path):
+    for num, sweep_id in ((2, "s1"), (0, "s1"), (1, "other")):
+        (tmp_path / str(num)).mkdir()
+        _result(num, FINISHED, value=0.3, sweep_id=sweep_id).save(tmp_path / str(num) / RESULT_FILE)
+    sweep = SweepInfo(id="s1", dir=str(tmp_path), swept=["job"], started=0.0)
+    assert [r.context["job_num"] for r in collect_results(sweep)] == [0, 2]
+
+
+def test_best_job_per_model_follows_each_models_direction():
+    results = [
+        _result(0, FINISHED, "ranking", 0.30), _result(1, FINISHED, "ranking", 0.25),
+        _result(2, FAILED, "ranking"), _result(3, SKIPPED, "ranking", 0.20, run_id="old"),
+        _result(4, FINISHED, "two_tower", 0.40), _result(5, FINISHED, "two_tower", 0.55),
+    ]
+    best = best_per_model(results)
+    assert best["ranking"].context["job_num"] == 3  # lower RMSE; a skipped job counts with its old result
+    assert best["two_tower"].context["job_num"] == 5  # higher recall
+
+
+def test_summary_shows_every_job_its_status_metric_and_failure():
+    results = [
+        _result(0, FINISHED, value=0.2512), _result(1, FAILED, error="trainer.batch_size exceeds the rows"),
+        _result(2, SKIPPED, value=0.2400, run_id="abc123"), _result(3, KILLED, error="worker died"),
+    ]
+    text = format_summary(SweepInfo(id="s1", dir="/sweeps/x", swept=["job"], started=0.0), results, "parent run p")
+    lines = text.splitlines()
+    assert lines[0] == "rsx sweep: 4 jobs: 1 finished, 1 failed, 1 skipped, 1 killed"
+    assert any(re.search(r"^\s+0\s+FINISHED\s+test_rmse=0.2512\s+job=0$", l) for l in lines), text
+    failed = next(i for i, l in enumerate(lines) if re.search(r"^\s+1\s+FAILED", l))
+    assert "exceeds the rows" in lines[failed + 1]
+    assert any("already finished as run abc123" in l for l in lines)
+    assert lines[-1].startswith("  best ranking: job 2 test_rmse=0.2400")
+
+
+def test_summary_of_a_long_sweep_fits_one_screen():
+    results = [_result(i, FINISHED, value=1.0 + i) for i in range(60)] + [_result(60, FAILED, error="x")]
+    lines = format_summary(SweepInfo(id="s1", dir="/d", swept=[], started=0.0), results).splitlines()
+    assert len(lines) < 40
+    assert any("FAILED" in l for l in lines) and any("50 more jobs" in l for l in lines)
+
+
+def test_skip_lookup_finds_only_a_finished_run_of_the_same_config(tmp_path):
+    cfg = OmegaConf.create({
+        "backend": {"name": "cpu_reference"}, "model": {"name": "ranking"}, "trainer": {"epochs": 1},
+        "tracking": {"enabled": True, "uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "rsx"},
+    })
+    from rsx.job import job_key
+
+    client = mlflow.MlflowClient(cfg.tracking.uri)
+    experiment = client.create_experiment("rsx")
+    assert _finished_run(cfg) is None
+    failed = client.create_run(experiment, tags={"rsx.job_key": job_key(cfg)})
+    client.set_terminated(failed.info.run_id, "FAILED")
+    other = client.create_run(experiment, tags={"rsx.job_key": "0" * 16})
+    client.set_terminated(other.info.run_id, "FINISHED")
+    assert _finished_run(cfg) is None
+    done = client.create_run(experiment, tags={"rsx.job_key": job_key(cfg)})
+    client.set_terminated(done.info.run_id, "FINISHED")
+    assert _finished_run(cfg).info.run_id == done.info.run_id
+
+
+def _row(run_id, model, backend, keras, value, speed, epochs=2, **extra):
+    metric, greater = {"ranking": ("test_rmse", False), "two_tower": ("test_recall_at_10", True)}[model]
+    curves = {"loss": [[e, 0.5 / e] for e in range(1, epochs + 1)], "val_loss": [[e, 0.6 / e] for e in range(1, epochs + 1)]}
+    return RunRow(run_id=run_id, name=f"backend={backend} model={model}", status="FINISHED" if value else "FAILED",
+                  backend=backend, keras_backend=keras, model=model, dataset="synthetic", main_metric=metric,
+                  value=value, greater_is_better=greater, examples_per_second=speed, wall_seconds=12.5,
+                  curves=curves if value else {}, **extra)
+
+
+@pytest.fixture
+def comparison():
+    return Comparison(title="sweep backend=a,b model=c,d", source={"kind": "sweep", "run_id": "p1"}, runs=[
+        _row("r1", "ranking", "cpu_reference", "tensorflow", 0.26, 20000.0),
+        _row("r2", "ranking", "jax_dataparallel", "jax", 0.24, 30000.0),
+        _row("r3", "two_tower", "cpu_reference", "tensorflow", 0.41, 15000.0),
+        _row("r4", "two_tower", "jax_dataparallel", "jax", 0.47, 25000.0, skipped=True),
+        _row("r5", "ranking", "tf_sparsecore", "tensorflow", None, None),
+    ])
+
+
+def test_table_ranks_each_models_runs_best_first(comparison):
+    rows = table_rows(comparison)
+    assert rows[0] == ["run", "status", "backend", "keras", "model", "main metric", "examples/s", "wall time"]
+    assert [r[2] for r in rows[1:]] == ["jax_dataparallel", "cpu_reference", "tf_sparsecore", "jax_dataparallel", "cpu_reference"]
+    assert rows[1][5] == "test_rmse=0.2400" and rows[1][6] == "30000" and rows[1][7] == "12.5s"
+    assert rows[3][5] == "-" and rows[3][1] == "FAILED"
+    assert rows[4][0].endswith("(reused)")
+    assert format_table(comparison).splitlines()[0] == comparison.title
+
+
+def test_report_files_are_a_real_png_and_a_page_built_from_the_json(comparison, tmp_path):
+    paths = write(comparison, tmp_path)
+    png = paths["png"].read_bytes()
+    assert png[:8] == PNG_MAGIC and len(png) > 10_000
+    assert Comparison.from_json(paths["json"].read_text()) == comparison
+    page = paths["html"].read_text()
+    embedded = re.search(r'<script type="application/json" id="rsx-comparison">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(embedded.replace("<\\/", "</"))["runs"] == json.loads(comparison.to_json())["runs"]
+    for run in comparison.runs:
+        assert f"<td>{run.name}" in page
+    assert "data:image/png;base64," in page
+
+
+def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.create_experiment("rsx")
+    old = client.create_run(experiment, tags={"model": "ranking", "backend": "cpu_reference"}, run_name="old")
+    client.log_metric(old.info.run_id, "test_rmse", 0.25)
+    client.set_terminated(old.info.run_id, "FINISHED")
+    parent = client.create_run(experiment, tags={"rsx.role": "sweep", SKIPPED_RUNS_TAG: old.info.run_id})
+    child = client.create_run(experiment, tags={PARENT_TAG: parent.info.run_id, "model": "ranking",
+                                                "backend": "jax_dataparallel"}, run_name="new")
+    client.log_metric(child.info.run_id, "examples_per_second", 100.0, step=1)
+    client.log_metric(child.info.run_id, "examples_per_second", 300.0, step=2)
+    client.log_metric(child.info.run_id, "examples_per_second", 200.0, step=3)
+    client.set_terminated(child.info.run_id, "FINISHED")
+
+    comparison = from_sweep(client, parent.info.run_id)
+    by_name = {r.name: r for r in comparison.runs}
+    assert set(by_name) == {"old", "new"}
+    assert by_name["old"].skipped and by_name["old"].value == 0.25
+    assert by_name["new"].examples_per_second == 250.0  # median of the epochs after the first

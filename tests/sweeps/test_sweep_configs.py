@@ -1,0 +1,131 @@
+"""Launcher and search presets compose; the Optuna search space is read as Hydra users write it."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from hydra import compose, initialize_config_module
+from hydra.core.utils import JobReturn, JobStatus
+
+import rsx
+from rsx.app import register_everything
+from rsx.discovery import discover
+from rsx.testing.cli import explain
+
+from hydra_plugins.rsx_optuna_sweeper._impl import _objective, dimension, resolve_direction, search_space
+
+CONF = Path(rsx.__file__).resolve().parent.parent / "conf"
+
+
+@pytest.fixture(scope="module")
+def registry():
+    registry = discover()
+    register_everything(registry)
+    return registry
+
+
+def _compose(overrides):
+    with initialize_config_module("rsx.conf", version_base="1.3"):
+        return compose("config", overrides=overrides, return_hydra_config=True)
+
+
+def test_submitit_slurm_composes_on_the_command_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "rsx", "hydra/launcher=submitit_slurm", "--cfg", "hydra"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, explain(result)
+    launcher = yaml.safe_load(result.stdout)["hydra"]["launcher"]
+    assert launcher["_target_"] == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+
+
+def test_rsx_slurm_preset_extends_submitit(registry):
+    launcher = _compose(["hydra/launcher=slurm", "hydra.launcher.partition=gpu"]).hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.tasks_per_node, launcher.timeout_min, launcher.partition) == (1, 120, "gpu")
+
+
+def test_joblib_launcher_composes(registry):
+    launcher = _compose(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]).hydra.launcher
+    assert launcher._target_.endswith("JoblibLauncher") and launcher.n_jobs == 2
+
+
+def test_sweep_callback_is_registered(registry):
+    callbacks = _compose([]).hydra.callbacks
+    assert callbacks.rsx_sweep._target_ == "rsx.sweep.SweepCallback"
+
+
+@pytest.mark.parametrize("preset, model", [("ranking_optuna", "ranking"), ("two_tower_optuna", "two_tower")])
+def test_search_presets_compose_as_multiruns_of_their_model(registry, preset, model):
+    if model not in registry.names("model"):
+        pytest.skip(f"model {model} not installed")
+    cfg = _compose([f"hparams_search={preset}"])
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+    assert cfg.hydra.sweeper._target_.endswith("RsxOptunaSweeper")
+    assert cfg.model.name == model
+    dimensions, fixed = search_space(dict(cfg.hydra.sweeper.params), [])
+    assert fixed == []
+    keys = {d.key for d in dimensions}
+    assert "model.optimizer.learning_rate" in keys and "model.embedding_dim" in keys
+    # The preset's direction agrees with the model's own.
+    assert cfg.hydra.sweeper.direction == resolve_direction("auto", cfg)
+
+
+def test_two_tower_search_keeps_the_towers_matched(registry):
+    if "two_tower" not in registry.names("model"):
+        pytest.skip("model two_tower not installed")
+    cfg = _compose(["hparams_search=two_tower_optuna", "model.user_layers=[128,64]"])
+    assert list(cfg.model.candidate_layers) == [128, 64]
+
+
+def _dimension(text: str):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    (override,) = OverridesParser.create().parse_overrides([text])
+    return dimension(override)
+
+
+def test_search_expressions_map_to_optuna_distributions():
+    lr = _dimension("lr=tag(log, interval(0.001, 0.3))").distribution
+    assert isinstance(lr, optuna.distributions.FloatDistribution) and lr.log and (lr.low, lr.high) == (0.001, 0.3)
+    units = _dimension("units=tag(int, interval(8, 64))").distribution
+    assert isinstance(units, optuna.distributions.IntDistribution) and (units.low, units.high) == (8, 64)
+    assert isinstance(_dimension("x=interval(8, 64)").distribution, optuna.distributions.FloatDistribution)
+    batch = _dimension("batch=range(64, 513, 64)").distribution
+    assert isinstance(batch, optuna.distributions.IntDistribution)
+    assert (batch.low, batch.high, batch.step) == (64, 512, 64)
+    dim = _dimension("dim=choice(16, 32, 64)").distribution
+    assert dim.choices == (16, 32, 64)
+    widths = _dimension("widths=choice([64,32], [128,64])")
+    assert widths.distribution.choices == ("[64,32]", "[128,64]")
+    assert widths.override("[128,64]") == "widths=[128,64]"
+    assert _dimension("seed=1,2,3").distribution.choices == (1, 2, 3)
+
+
+def test_command_line_overrides_win_over_the_preset_space():
+    dimensions, fixed = search_space(
+        {"a": "interval(0.0, 1.0)", "b": "choice(1, 2)"}, ["a=0.5", "c=choice(x, y)", "data=synthetic"]
+    )
+    assert [d.key for d in dimensions] == ["b", "c"]
+    assert fixed == ["a=0.5", "data=synthetic"]
+    with pytest.raises(ValueError, match="nothing to search"):
+        search_space({}, ["a=1"])
+
+
+def test_failed_or_valueless_jobs_are_failed_trials():
+    def job(status, value):
+        ret = JobReturn()
+        ret.status = status
+        ret._return_value = value
+        return ret
+
+    assert _objective(job(JobStatus.COMPLETED, 0.25)) == 0.25
+    assert _objective(job(JobStatus.COMPLETED, None)) is None
+    assert _objective(job(JobStatus.COMPLETED, math.nan)) is None
+    assert _objective(job(JobStatus.FAILED, RuntimeError("boom"))) is None
