@@ -49,6 +49,21 @@ report["conversion"] = {
 }
 report["shared_table_is_one_object"] = configs["movie_id"].table is configs["previous_movie_id"].table
 
+# What keras-rs hands TensorFlow's SparseCore API on a TPU with 2 replicas (runs on CPU too).
+from keras_rs.src.layers.embedding.tensorflow import config_conversion  # noqa: E402
+
+tpu_configs, sparsecore_config = config_conversion.keras_to_tf_tpu_configuration(configs, "auto", 2)
+report["tpu_conversion"] = {
+    name: {
+        "table": fc.table.name,
+        "optimizer": type(fc.table.optimizer).__name__,
+        "learning_rate": round(float(fc.table.optimizer.learning_rate), 6),
+        "per_replica_output_shape": list(fc.output_shape),
+    }
+    for name, fc in tpu_configs.items()
+}
+report["tpu_conversion_stacking_disabled"] = sparsecore_config.disable_table_stacking
+
 # ---------------------------------------------------------------- strategy selection
 
 

@@ -36,6 +36,15 @@ def test_a_table_without_optimizer_gets_the_dense_optimizer(report):
     assert movie["output_shape"] == [512, 6]
 
 
+def test_table_configs_convert_to_sparsecore_tables_with_their_optimizers(report):
+    """keras-rs's own conversion to TensorFlow's SparseCore configs, as on a 2-core TPU."""
+    assert report["tpu_conversion"]["user_id"] == {
+        "table": "user_table", "optimizer": "Adam", "learning_rate": 0.01, "per_replica_output_shape": [256],
+    }
+    assert report["tpu_conversion"]["movie_id"]["optimizer"] == "Adagrad"
+    assert report["tpu_conversion_stacking_disabled"] is False
+
+
 def test_features_sharing_a_table_share_one_table_config(report):
     assert report["shared_table_is_one_object"]
     assert report["conversion"]["previous_movie_id"]["table"] == "movie_table"
