@@ -68,18 +68,20 @@ def _is_number(value) -> bool:
     return True
 
 
-#: Test hook: "EPOCH:STEP" (1-based) makes the job SIGKILL itself after that training step,
-#: as a preemption or the OOM killer would; proves that a rerun resumes. Never set it for real.
+#: Test hook: "EPOCH:STEP[:SIGNAL]" (1-based) makes the job send itself SIGNAL (default KILL)
+#: after that training step, as a preemption (TERM) or the OOM killer (KILL) would; proves
+#: that a rerun resumes. Never set it for real.
 KILL_AT_ENV = "RSX_FAULT_KILL_AT"
 
 
 class KillAt(keras.callbacks.Callback):
-    """SIGKILLs this process after step `step` of epoch `epoch` (both 1-based); see KILL_AT_ENV."""
+    """Signals this process after step `step` of epoch `epoch` (both 1-based); see KILL_AT_ENV."""
 
-    def __init__(self, epoch: int, step: int):
+    def __init__(self, epoch: int, step: int, signal_name: str = "KILL"):
         super().__init__()
-        self.epoch, self.step = epoch, step
+        self.epoch, self.step, self.signal_name = epoch, step, signal_name
         self._current = 0
+        self._sent = False
 
     @classmethod
     def from_environment(cls) -> "KillAt | None":
@@ -88,15 +90,16 @@ class KillAt(keras.callbacks.Callback):
         value = os.environ.get(KILL_AT_ENV)
         if not value:
             return None
-        epoch, _, step = value.partition(":")
-        return cls(int(epoch), int(step or 1))
+        epoch, step, *name = value.split(":")
+        return cls(int(epoch), int(step), *(name[:1] or ["KILL"]))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current = epoch + 1
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._current == self.epoch and batch + 1 >= self.step:
+        if self._current == self.epoch and batch + 1 >= self.step and not self._sent:
             import os
             import signal
 
-            os.kill(os.getpid(), signal.SIGKILL)
+            self._sent = True
+            os.kill(os.getpid(), getattr(signal, f"SIG{self.signal_name}"))

@@ -115,3 +115,11 @@ def test_global_batch_that_does_not_divide_over_replicas(tmp_path):
     line = error_line(result)
     assert "trainer.global_batch_size=65" in line and "2 replicas" in line
     assert_failed_with(tmp_path, line)
+
+
+def test_unknown_keras_name_in_the_model_config(tmp_path):
+    result = run_rsx(["model=ranking", *SMALL_RUN, "model.optimizer.name=adamm"], tmp_path)
+    assert result.returncode == 2, explain(result)
+    line = error_line(result)
+    assert "Could not interpret optimizer identifier: adamm" in line and "model.optimizer.name=" in line
+    assert_failed_with(tmp_path, line)

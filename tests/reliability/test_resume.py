@@ -66,3 +66,19 @@ def test_sigkill_mid_epoch_then_rerun_resumes_the_same_run(tmp_path, backend):
         (ref,) = runs(reference_dir)
         want, got = ref.data.metrics["test_rmse"], after.data.metrics["test_rmse"]
         assert abs(got - want) <= TOLERANCE * want, (got, want)
+
+
+def test_sigterm_ends_the_run_killed_and_a_rerun_resumes_it(tmp_path):
+    """Preemption: SIGTERM ends the run KILLED (not FAILED, not left RUNNING) after epoch 1's
+    checkpoint; the rerun continues it."""
+    overrides = ["model=ranking", *SMALL_RUN, "trainer.epochs=2", "trainer.isolate=false"]
+    stopped = run_rsx(overrides, tmp_path, env={"RSX_FAULT_KILL_AT": "2:10:TERM"})
+    assert stopped.returncode != 0, explain(stopped)
+    (run,) = runs(tmp_path)
+    assert run.info.status == "KILLED"
+    resumed = run_rsx(overrides, tmp_path)
+    assert resumed.returncode == 0, explain(resumed)
+    (after,) = runs(tmp_path)
+    assert (after.info.run_id, after.info.status) == (run.info.run_id, "FINISHED")
+    assert after.data.tags["rsx.resumed_at_epoch"] == "1"
+    assert _epochs(tmp_path, run.info.run_id, "val_loss") == [1, 2]
