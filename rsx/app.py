@@ -29,6 +29,7 @@ HELP = """rsx — train and compare recommender models on any backend.
   python -m rsx -m backend=cpu_reference,jax_dataparallel model=ranking,two_tower
   python -m rsx --cfg job        # print the composed config and exit
   python -m rsx.plugins          # list plugins and where they come from
+  python -m rsx.compare          # table and plots of the latest sweep (see --help)
 
 == Config groups (choose one with group=option) ==
 {groups}
@@ -48,6 +49,8 @@ def _group_listing(registry: Registry) -> str:
             lines.append(f"{kind}={name:<20} {spec.description}")
     lines.append("data=movielens_100k | movielens_1m | synthetic")
     lines.append("experiment=seed_ranking | seed_retrieval   (presets of the published workloads)")
+    lines.append("hparams_search=ranking_optuna | two_tower_optuna   (Optuna searches; run as a multirun)")
+    lines.append("hydra/launcher=joblib | slurm | submitit_slurm   (parallel jobs / a SLURM cluster, with -m)")
     return "\n".join(lines)
 
 

@@ -158,6 +158,17 @@ def row_of(client: Any, run: Any, skipped: bool = False) -> RunRow:
     )
 
 
+def _distinct_names(rows: list[RunRow]) -> list[RunRow]:
+    """Runs sharing a name (a job rerun by hand, repeated single runs) get their id appended."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.name] = counts.get(row.name, 0) + 1
+    for row in rows:
+        if counts[row.name] > 1:
+            row.name = f"{row.name} [{row.run_id[:6]}]"
+    return rows
+
+
 def _client(uri: str):
     import mlflow
 
@@ -208,7 +219,7 @@ def from_sweep(client: Any, parent_id: str) -> Comparison:
     return Comparison(
         title=parent.info.run_name or f"sweep {parent_id[:8]}",
         source={"kind": "sweep", "run_id": parent_id, "sweep_dir": parent.data.tags.get(SWEEP_DIR_TAG)},
-        runs=rows,
+        runs=_distinct_names(rows),
     )
 
 
@@ -220,7 +231,10 @@ def from_experiment(client: Any, experiment: str) -> Comparison:
         [_experiment_id(client, experiment)], order_by=["attributes.start_time ASC"], max_results=5000
     )
     rows = [row_of(client, run) for run in runs if run.data.tags.get(ROLE_TAG) != "sweep"]
-    return Comparison(title=f"experiment {experiment}", source={"kind": "experiment", "experiment": experiment}, runs=rows)
+    return Comparison(
+        title=f"experiment {experiment}", source={"kind": "experiment", "experiment": experiment},
+        runs=_distinct_names(rows),
+    )
 
 
 # --------------------------------------------------------------------------- the table

@@ -148,7 +148,8 @@ def run_sweep_job(cfg: DictConfig) -> Optional[float]:
     output_dir = hydra_cfg.runtime.output_dir
     overrides = list(hydra_cfg.overrides.task)
     num = int(hydra_cfg.job.num)
-    sweep = SweepInfo.load(hydra_cfg.sweep.dir)
+    # Relative to where the sweep was launched, even if the job runs elsewhere (hydra.job.chdir).
+    sweep = SweepInfo.load(Path(hydra_cfg.runtime.cwd) / hydra_cfg.sweep.dir)
     name = job_name(overrides, sweep.swept if sweep else [])
     context = {
         "sweep_id": sweep.id if sweep else None,
@@ -171,9 +172,10 @@ def run_sweep_job(cfg: DictConfig) -> Optional[float]:
             log.info("job %d: an identical job already FINISHED (run %s): skipped", num, earlier.info.run_id)
             return value
         result = run_in_fresh_process(cfg, overrides, output_dir, context, prefix=f"[job {num}] ")
-    except RsxError as error:  # Unusable before it started (unknown backend, MLflow down...).
-        print(f"[job {num}] rsx: error: {error}", file=sys.stderr)
-        result = JobResult(FAILED, error=str(error), exit_code=2, context=context)
+    except Exception as error:  # Unusable before it started (unknown backend, MLflow down...).
+        line = str(error) if isinstance(error, RsxError) else f"{type(error).__name__}: {' '.join(str(error).split())[:500]}"
+        print(f"[job {num}] rsx: error: {line}", file=sys.stderr)
+        result = JobResult(FAILED, error=line, exit_code=2 if isinstance(error, RsxError) else 1, context=context)
         result.save(Path(output_dir) / RESULT_FILE)
     return result.value if result.ok else None
 
@@ -332,18 +334,19 @@ class SweepCallback(Callback):
             json.dumps([dataclasses.asdict(r) for r in results], indent=2, default=str)
         )
         failed = [r for r in results if not r.ok]
+        incomplete = failed or not results  # A sweep in which no job got as far as a result failed too.
         if self.tracker is not None:
             try:
                 self._record(results, summary)
             except Exception as error:  # The summary is printed whether or not MLflow took it.
                 log.warning("rsx: could not record the sweep summary on the parent run: %s", error)
             finally:
-                self.tracker.finish(FAILED if failed else FINISHED)
+                self.tracker.finish(FAILED if incomplete else FINISHED)
                 atexit.unregister(self._stopped_early)
         print("\n" + summary, flush=True)
         if self.sweep.run_id:
             print(f"  compare: python -m rsx.compare --run {self.sweep.run_id}", flush=True)
-        if failed:
+        if incomplete:
             raise SystemExit(1)  # Not an Exception: Hydra would swallow that into a warning.
 
     def _record(self, results: Sequence[JobResult], summary: str) -> None:
