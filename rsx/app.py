@@ -150,10 +150,13 @@ def main() -> None:
 
 def _check_tracking(cfg: DictConfig) -> None:
     """A single run checks that MLflow answers before it starts anything (a worker, data
-    preparation): an unreachable server is reported in seconds, naming the URI."""
+    preparation): an unreachable server is reported in seconds, naming the URI. Processes
+    other than 0 of a multi-process job never touch MLflow."""
     from hydra.types import RunMode
 
-    if cfg.tracking.enabled and HydraConfig.get().mode == RunMode.RUN:
+    if not cfg.tracking.enabled or HydraConfig.get().mode != RunMode.RUN:
+        return
+    if discover().backend(cfg.backend.name).process_index(cfg.backend) == 0:
         from rsx.tracking import connect
 
         connect(cfg.tracking.uri, cfg.tracking.experiment)

@@ -1,0 +1,111 @@
+"""Epoch throughput of rsx's seed-retrieval job on jax_dataparallel vs the plain Keras tutorial.
+
+Both train the same data (synthetic, MovieLens-100k shaped: 943 users, 1,682 movies, 100k
+ratings, 80k train) with the tutorial's setup (global batch 1000, Adagrad 0.2, dot-product
+two-tower, validation every 5 epochs) on the same 2 virtual CPU devices
+(`--xla_force_host_platform_device_count=2`), in fresh processes, interleaved (plain, rsx,
+plain, rsx, ...) so that load from elsewhere on the machine hits both alike. rsx runs through
+its real CLI (`python -m rsx experiment=seed_retrieval ...`, MLflow on), so the number
+includes everything a user pays for. The first epoch (tracing/compilation) is left out;
+the median of the rest is compared.
+
+    python benchmarks/retrieval_jax_dataparallel.py [--epochs 8] [--repeats 3]
+
+Prints a table and writes benchmarks/results/retrieval_jax_dataparallel.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+HERE = Path(__file__).resolve().parent
+DEVICES = 2
+DATA = ["data=synthetic", "data.num_users=943", "data.num_items=1682", "data.num_interactions=100000"]
+
+
+def prepared_file(workdir: Path) -> Path:
+    """Writes the benchmark's data once, in rsx's cache format, and returns its path."""
+    from rsx.config import SyntheticConfig
+    from rsx.data import load_prepared
+
+    config = OmegaConf.structured(SyntheticConfig(num_users=943, num_items=1682, num_interactions=100_000))
+    path = workdir / "prepared.npz"
+    load_prepared(config, cache_root=str(workdir / "cache")).save(path)
+    return path
+
+
+def rsx_epochs(workdir: Path, epochs: int, extra: list[str]) -> list[float]:
+    import mlflow
+
+    db = f"sqlite:///{workdir}/mlflow.db"
+    env = {**os.environ, "RSX_HOME": str(workdir)}
+    env.pop("KERAS_BACKEND", None)
+    args = ["experiment=seed_retrieval", "backend=jax_dataparallel", f"backend.cpu_devices={DEVICES}", *DATA,
+            f"trainer.epochs={epochs}", "trainer.verbose=0", f"tracking.uri={db}",
+            "tracking.experiment=benchmark", *extra]
+    subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, check=True,
+                   capture_output=True, text=True)
+    client = mlflow.MlflowClient(db)
+    run = client.search_runs([client.get_experiment_by_name("benchmark").experiment_id],
+                             order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert run.data.tags["device_count"] == str(DEVICES), run.data.tags
+    return [m.value for m in sorted(client.get_metric_history(run.info.run_id, "epoch_seconds"), key=lambda m: m.step)]
+
+
+def plain_epochs(data: Path, epochs: int) -> list[float]:
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES}"}
+    out = subprocess.run([sys.executable, str(HERE / "retrieval_plain_keras.py"), str(data),
+                          "--epochs", str(epochs)], env=env, check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == DEVICES, result
+    return result["epoch_seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    examples = 80_000
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        data = prepared_file(workdir)
+        cases = {
+            "plain keras tutorial (jax, 2 devices)": lambda: plain_epochs(data, args.epochs),
+            "rsx jax_dataparallel (seed_retrieval, 2 devices)": lambda: rsx_epochs(workdir, args.epochs, []),
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.repeats):
+            for name, measure in cases.items():
+                seconds[name] += measure()[1:]  # epoch 1 includes tracing/compilation
+
+    rows = []
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        rows.append({"case": name, "median_epoch_seconds": median, "examples_per_second": examples / median,
+                     "epochs_measured": len(values)})
+    base = rows[0]["examples_per_second"]
+    print(f"{'case':<52} {'s/epoch':>8} {'examples/s':>11} {'vs plain':>8}")
+    for row in rows:
+        row["ratio_vs_plain"] = row["examples_per_second"] / base
+        print(f"{row['case']:<52} {row['median_epoch_seconds']:>8.3f} {row['examples_per_second']:>11,.0f} "
+              f"{row['ratio_vs_plain']:>8.2f}")
+    out = HERE / "results" / "retrieval_jax_dataparallel.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"global_batch_size": 1000, "devices": DEVICES, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
