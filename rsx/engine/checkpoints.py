@@ -19,7 +19,7 @@ import os
 import keras
 
 from rsx.errors import RsxError
-from rsx.resume import CheckpointState, read_state, write_state
+from rsx.resume import CheckpointState, write_state
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -75,5 +75,3 @@ def restore(model: keras.Model, state: CheckpointState) -> int:
         ) from error
     return state.epoch
 
-
-__all__ = ["EpochCheckpoint", "read_state", "restore"]
