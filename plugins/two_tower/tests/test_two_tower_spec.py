@@ -1,0 +1,45 @@
+"""two_tower passes the model conformance suite; its spec, config and preset compose without a framework."""
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from rsx.app import register_everything
+from rsx.discovery import discover
+from rsx.testing.conformance import ModelConformance
+
+
+class TestTwoTowerConformance(ModelConformance):
+    model = "two_tower"
+
+
+@pytest.fixture(scope="module")
+def registry():
+    registry = discover()
+    register_everything(registry)
+    return registry
+
+
+def _compose(overrides):
+    with initialize_config_module("rsx.conf", version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+def test_runs_are_ranked_by_recall_at_10(registry):
+    spec = registry.model("two_tower")
+    assert (spec.main_metric, spec.greater_is_better) == ("test_recall_at_10", True)
+
+
+def test_seed_retrieval_pins_the_tutorial(registry):
+    cfg = _compose(["experiment=seed_retrieval"])
+    assert cfg.model.name == "two_tower" and cfg.data.name == "movielens_100k"
+    assert cfg.trainer.global_batch_size == 1000  # 80 train steps on any number of devices
+    assert (cfg.trainer.epochs, cfg.trainer.validation_freq, cfg.trainer.shuffle) == (50, 5, False)
+    assert cfg.model.embedding_dim == 32
+    assert list(cfg.model.user_layers) == [] and list(cfg.model.candidate_layers) == []
+    assert (cfg.model.optimizer.name, cfg.model.optimizer.learning_rate) == ("adagrad", 0.2)
+    assert cfg.model.table_optimizer is None and cfg.model.top_k == 10
+
+
+def test_seed_retrieval_composes_with_the_data_parallel_backend(registry):
+    cfg = _compose(["experiment=seed_retrieval", "backend=jax_dataparallel", "backend.cpu_devices=2"])
+    assert (cfg.backend.name, cfg.backend.cpu_devices, cfg.model.name) == ("jax_dataparallel", 2, "two_tower")
