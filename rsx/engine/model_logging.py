@@ -79,15 +79,26 @@ def log_model(
             "predictions": to_json(predictions),
         },
     }
+    saved = f"{ARTIFACT_DIR}/{MODEL_FILE}"
     with tempfile.TemporaryDirectory(prefix="rsx-model-") as folder:
         try:
             model.save(os.path.join(folder, MODEL_FILE))
         except Exception as error:  # Keep the weights at least; say why the model is not loadable.
+            saved = "weights only"
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, MODEL_FILE))  # a half-written file loads nothing
             description["save_error"] = f"{type(error).__name__}: {error}"[:2000]
             log.warning("rsx: the model could not be saved as .keras (%s); logging its weights only", error)
-            model.save_weights(os.path.join(folder, "model.weights.h5"))
+            try:
+                model.save_weights(os.path.join(folder, "model.weights.h5"))
+            except Exception as weights_error:  # e.g. tables sharded over several processes
+                description["save_error"] += f"; weights: {type(weights_error).__name__}: {weights_error}"[:2000]
+                log.warning("rsx: the model's weights could not be saved either (%s); no model is logged", weights_error)
+                saved = "not saved"
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(folder, "model.weights.h5"))
         with open(os.path.join(folder, INFO_FILE), "w") as f:
             json.dump(description, f, indent=1)
         for name in sorted(os.listdir(folder)):
             tracker.log_file(os.path.join(folder, name), ARTIFACT_DIR)
-    tracker.set_tags({"rsx.model": f"{ARTIFACT_DIR}/{MODEL_FILE}" if "save_error" not in description else "weights only"})
+    tracker.set_tags({"rsx.model": saved})
