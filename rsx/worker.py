@@ -354,6 +354,48 @@ def _run_id_of(cfg: DictConfig, output_dir: str, since: float) -> Optional[str]:
         return None
 
 
+class _TolerantStream:
+    """Our stdout/stderr, read by the launcher through a pipe. If the launcher dies, writing
+    raises BrokenPipeError; that must not be what ends the job (see `_stop_when_orphaned`)."""
+
+    def __init__(self, stream: IO[str]):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stop_when_orphaned(poll_seconds: float = 0.5) -> None:
+    """Ends this worker like Ctrl-C (its run KILLED, resumable) if its launcher dies.
+
+    A launcher killed outright (SIGKILL) cannot stop its worker; without this, the worker
+    would keep training with nobody to read its output or result.
+    """
+    import _thread
+
+    parent = os.getppid()
+    sys.stdout, sys.stderr = _TolerantStream(sys.stdout), _TolerantStream(sys.stderr)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        _thread.interrupt_main()
+
+    threading.Thread(target=watch, name="rsx-parent-watch", daemon=True).start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 1:
@@ -362,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s", stream=sys.stdout
     )
+    _stop_when_orphaned()
     cfg, document = load_job_file(argv[0])
     if os.path.isdir(document.get("cwd") or ""):
         os.chdir(document["cwd"])  # Where the job was launched: its data cache and checkpoints.

@@ -8,7 +8,11 @@ worker's error and exit code reaching the user is what tests/reliability checks,
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from hydra import compose, initialize_config_module
@@ -59,6 +63,34 @@ def test_a_worker_killed_mid_run_ends_its_run_killed(tmp_path, run_sweep, one_ep
     (result_file,) = tmp_path.glob(f"outputs/*/*/{RESULT_FILE}")
     recorded = json.loads(result_file.read_text())
     assert recorded["status"] == "KILLED" and recorded["run_id"] == run.info.run_id
+
+
+def test_a_worker_whose_launcher_is_killed_stops_and_ends_its_run_killed(tmp_path, one_epoch):
+    """SIGKILL cannot be forwarded: the worker notices it lost its launcher and stops itself."""
+    overrides = [o for o in one_epoch if not o.startswith(("trainer.epochs=", "trainer.verbose="))]
+    env = {**os.environ, "RSX_HOME": str(tmp_path)}
+    env.pop("KERAS_BACKEND", None)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "rsx", *overrides, "trainer.epochs=1000", "trainer.verbose=2"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        for line in launcher.stdout:  # The worker's output, streamed by the launcher.
+            if line.startswith("Epoch 2/") or time.monotonic() > deadline:
+                break
+        assert launcher.poll() is None, "the job must still be training"
+    finally:
+        launcher.kill()
+        launcher.wait(timeout=30)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        (run,) = runs(tmp_path)
+        if run.info.status != "RUNNING":
+            break
+        time.sleep(1)
+    assert run.info.status == "KILLED", "resumable, not FAILED by a broken output pipe"
+    assert run.data.metrics["loss"] > 0 and run.data.metrics.get("epoch_seconds")
 
 
 def test_isolate_false_is_refused_in_a_multirun(tmp_path, run_sweep, one_epoch):
