@@ -8,7 +8,7 @@ import logging
 import keras
 import tensorflow as tf
 
-from rsx.api import BackendPlugin, ConfigError, PluginError, RsxError, RuntimeInfo
+from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo
 from rsx.api.engine import make_optimizer, routed_optimizer, tf_dataset
 
 from . import check_config, wants_tpu
@@ -174,12 +174,6 @@ class TfSparseCoreBackend(BackendPlugin):
         return self.tpu.strategy.experimental_distribute_dataset(data, options=options)
 
     def compile_options(self):
-        value = str(self.config.jit_compile).lower()
-        if value not in ("auto", "true", "false"):
-            raise ConfigError(
-                f"backend.jit_compile={self.config.jit_compile!r} is not auto/true/false",
-                "set backend.jit_compile=auto",
-            )
         if self.tpu is not None:
             return {}
-        return {"jit_compile": {"auto": "auto", "true": True, "false": False}[value]}
+        return {"jit_compile": {"auto": "auto", "true": True, "false": False}[str(self.config.jit_compile).lower()]}

@@ -71,7 +71,7 @@ def test_tpu_required_without_a_tpu_runtime_is_one_clear_error(no_libtpu):
 @pytest.mark.parametrize(
     "field, value, key",
     [("tpu", "yes", "backend.tpu"), ("table_stacking", "rows", "backend.table_stacking"),
-     ("max_ids_per_partition", 0, "backend.max_ids_per_partition")],
+     ("max_ids_per_partition", 0, "backend.max_ids_per_partition"), ("jit_compile", "maybe", "backend.jit_compile")],
 )
 def test_bad_values_name_their_key(no_libtpu, field, value, key):
     with pytest.raises(ConfigError, match=key):
