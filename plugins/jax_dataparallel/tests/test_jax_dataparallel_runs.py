@@ -25,7 +25,9 @@ RTOL = 1e-3
 
 class TestJaxDataParallelConformance(BackendConformance):
     backend = "jax_dataparallel"
-    overrides = ("backend.cpu_devices=2",)
+    # The global batch of the other backends (64 on one device), so every model takes as many
+    # steps here as there.
+    overrides = ("backend.cpu_devices=2", "trainer.global_batch_size=64")
 
 
 def _free_port() -> int:
