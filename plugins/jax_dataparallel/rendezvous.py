@@ -25,13 +25,6 @@ def _split(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _fix(address: str) -> str:
-    return (
-        f"start process 0 with backend.coordinator_address={address}, check that the host and "
-        "port are reachable from here, or raise backend.coordinator_timeout_seconds"
-    )
-
-
 def wait_for_processes(address: str, num_processes: int, process_id: int, timeout: float) -> None:
     """Returns once all `num_processes` processes reached `address`, or raises `RsxError`."""
     if process_id == 0:
@@ -97,5 +90,6 @@ def _join(address: str, process_id: int, timeout: float) -> None:
     raise RsxError(
         f"cannot reach the coordinator at backend.coordinator_address={address} within "
         f"{timeout:g} s ({last_error})",
-        _fix(address),
+        f"start process 0 with backend.coordinator_address={address}, check that the host and "
+        "port are reachable from here, or raise backend.coordinator_timeout_seconds",
     )

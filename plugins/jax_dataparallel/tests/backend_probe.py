@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from omegaconf import OmegaConf
 
-from rsx.api import FeatureSpec, OptimizerSpec, TableSpec
+from rsx.api import ConfigError, FeatureSpec, OptimizerSpec, TableSpec
 from rsx.api.engine import tf_dataset
 from rsx_plugins.jax_dataparallel import JaxDataParallelConfig
 from rsx_plugins.jax_dataparallel.backend import JaxDataParallelBackend
@@ -98,6 +98,14 @@ for shuffle in (False, True):
         "same_as_tf_dataset": whole == [b[: len(w)] for b, w in zip(reference, whole)] and len(reference) == len(whole),
         "cardinality": int(process_batches(columns, ["u"], "y", 8, shuffle=shuffle, seed=3, num_devices=2).cardinality()),
     }
+# --- backend.devices: a mesh of the first N devices, checked against what JAX found.
+keras.distribution.set_distribution(None)
+one = JaxDataParallelBackend(OmegaConf.structured(JaxDataParallelConfig(cpu_devices=2, devices=1))).setup()
+report["devices_1"] = [one.replicas, one.device_count, one.tags["mesh"]]
+try:
+    JaxDataParallelBackend(OmegaConf.structured(JaxDataParallelConfig(cpu_devices=2, devices=3))).setup()
+except ConfigError as error:
+    report["devices_3_error"] = str(error)
 report["devices"] = len(jax.devices())
 print(json.dumps(report))
 sys.stdout.flush()

@@ -32,6 +32,11 @@ def test_two_devices_are_two_data_parallel_replicas(report):
     assert report["inference_scope"] == "nullcontext"  # one process: predict needs nothing special
 
 
+def test_devices_takes_a_mesh_of_the_first_devices_and_checks_the_count(report):
+    assert report["devices_1"] == [1, 1, "batch:1"]
+    assert report["devices_3_error"].startswith("backend.devices=3 but JAX found 2 devices")
+
+
 def test_each_table_is_trained_by_its_own_optimizer_under_data_parallelism(report):
     # The user table has Adagrad(lr=1); everything else follows the dense SGD(lr=0).
     expected = {
