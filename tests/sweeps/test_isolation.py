@@ -125,3 +125,12 @@ def test_job_file_gives_the_worker_the_same_typed_config(tmp_path, composed):
         cfg.trainer.epoch = 3  # Typo of epochs: the schema still rejects unknown keys.
     assert document["overrides"] == ["model.hidden_units=[32,16]"]
     assert document["context"] == {"job_num": 3}
+
+
+def test_worker_output_is_prefixed_line_by_line_across_chunks():
+    from rsx.worker import _prefixed
+
+    out, at_start = _prefixed(b"Epoch 1/2\nloss: 0.3", b"[job 3] ", True)
+    assert out == b"[job 3] Epoch 1/2\n[job 3] loss: 0.3" and not at_start
+    out, at_start = _prefixed(b"1 - done\n\nEpoch 2/2\n", b"[job 3] ", at_start)
+    assert out == b"1 - done\n\n[job 3] Epoch 2/2\n" and at_start  # A line split across chunks gets one prefix.
