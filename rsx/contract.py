@@ -56,7 +56,9 @@ class TableSpec:
         embedding_dim: width of each row.
         optimizer: the table's own optimizer; None trains the table with the dense optimizer.
         combiner: how several ids of one example are reduced ("mean", "sum", "sqrtn").
-        initializer: a `keras.initializers.get` identifier for the rows.
+        initializer: how rows start, as `keras.initializers.get` takes it: a name
+            ("uniform") or a serialized initializer ({"class_name": "VarianceScaling",
+            "config": {"mode": "fan_out"}}, keras-rs' `TableConfig` default).
     """
 
     name: str
@@ -64,7 +66,7 @@ class TableSpec:
     embedding_dim: int
     optimizer: Optional[OptimizerSpec] = None
     combiner: str = "mean"
-    initializer: str = "uniform"
+    initializer: Any = "uniform"
 
 
 @dataclasses.dataclass(frozen=True)

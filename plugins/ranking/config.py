@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, Optional
+
+#: keras-rs `TableConfig`'s default initializer, which the SparseCore tutorial's tables use.
+TUTORIAL_INITIALIZER = {"class_name": "VarianceScaling", "config": {"mode": "fan_out"}}
 
 
 @dataclasses.dataclass
@@ -20,6 +23,9 @@ class RankingConfig:
     name: str = "ranking"
     # Width of the user and movie embeddings.
     embedding_dim: int = 32
+    # How table rows start: a Keras initializer name ("uniform") or a serialized one
+    # ({class_name: ..., config: {...}}); the default is the tutorial's (keras-rs TableConfig's).
+    embeddings_initializer: Any = dataclasses.field(default_factory=lambda: dict(TUTORIAL_INITIALIZER))
     # Units of the hidden Dense layers between the embeddings and the rating.
     hidden_units: list[int] = dataclasses.field(default_factory=lambda: [256, 64])
     # Activation of the hidden layers.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+from omegaconf import OmegaConf
 
 from rsx.api import MOVIE_ID, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 
@@ -27,12 +28,16 @@ class RankingModel(ModelPlugin):
 
     def tables(self):
         table_optimizer = _optimizer(self.config.table_optimizer)
+        initializer = self.config.embeddings_initializer
+        if OmegaConf.is_config(initializer):
+            initializer = OmegaConf.to_container(initializer)
         return [
             TableSpec(
                 name=table,
                 vocabulary_size=self.data.vocabulary_sizes[feature],
                 embedding_dim=self.config.embedding_dim,
                 optimizer=table_optimizer,
+                initializer=initializer,
             )
             for feature, table in TABLES.items()
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import keras_rs
 
 from rsx.api import FeatureSpec, OptimizerSpec, TableSpec
@@ -32,7 +33,7 @@ def table_config(
         name=table.name,
         vocabulary_size=table.vocabulary_size,
         embedding_dim=table.embedding_dim,
-        initializer=table.initializer,
+        initializer=keras.initializers.get(table.initializer),
         optimizer=make_optimizer(table.optimizer or dense),
         combiner=table.combiner,
         placement=placement,

@@ -32,3 +32,12 @@ def test_tables_are_sized_from_the_data_and_carry_their_optimizer():
 def test_null_table_optimizer_leaves_tables_to_the_dense_optimizer():
     config = OmegaConf.structured(RankingConfig(table_optimizer=None))
     assert {t.optimizer for t in RankingModel(config, _data()).tables()} == {None}
+
+
+def test_tables_start_like_the_tutorials_unless_configured():
+    model = RankingModel(OmegaConf.structured(RankingConfig()), _data())
+    assert {str(t.initializer) for t in model.tables()} == {
+        str({"class_name": "VarianceScaling", "config": {"mode": "fan_out"}})
+    }
+    config = OmegaConf.merge(OmegaConf.structured(RankingConfig()), {"embeddings_initializer": "uniform"})
+    assert {t.initializer for t in RankingModel(config, _data()).tables()} == {"uniform"}
