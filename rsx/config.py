@@ -88,10 +88,6 @@ class TrainerConfig:
     verbose: int = 1
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
     steps_per_execution: int = 1
-    # Train in a fresh `python -m rsx.worker` process that gets the backend's environment before
-    # anything imports Keras (default). false trains in this process, e.g. under a debugger;
-    # jobs of a multirun always get a fresh process. Not part of the job's key.
-    isolate: bool = True
     # Save model and optimizer state after every epoch, so a killed job can be resumed.
     # Not part of the job's key (nor are checkpoint_dir and resume).
     checkpoint: bool = True
@@ -101,6 +97,10 @@ class TrainerConfig:
     # Rerunning a job that was killed (its run RUNNING or KILLED) continues that MLflow run
     # from the last checkpoint; false starts a new run from scratch.
     resume: bool = True
+    # Train in a fresh `python -m rsx.worker` process that gets the backend's environment before
+    # anything imports Keras (default). false trains in this process, e.g. under a debugger;
+    # jobs of a multirun always get a fresh process. Not part of the job's key.
+    isolate: bool = True
 
 
 @dataclasses.dataclass
