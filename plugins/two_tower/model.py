@@ -111,7 +111,8 @@ class TwoTowerModel(ModelPlugin):
         """The top-k titles for `sample_users`, as `top_<k>.txt` and `top_<k>.json`."""
         k = self.config.top_k
         num_users = data.vocabulary_sizes[USER_ID]
-        users = np.array([u for u in self.config.sample_users if 0 < u < num_users], dtype=np.int32)
+        wanted = dict.fromkeys(int(u) for u in self.config.sample_users if 0 < u < num_users)
+        users = np.array(list(wanted), dtype=np.int32)
         if users.size == 0:
             return {}
         seen = (data.train[USER_ID], data.train[MOVIE_ID]) if self.config.exclude_seen else None
