@@ -38,6 +38,7 @@ def test_seed_retrieval_pins_the_tutorial(registry):
     assert list(cfg.model.user_layers) == [] and list(cfg.model.candidate_layers) == []
     assert (cfg.model.optimizer.name, cfg.model.optimizer.learning_rate) == ("adagrad", 0.2)
     assert cfg.model.table_optimizer is None and cfg.model.top_k == 10
+    assert cfg.trainer.steps_per_execution == 10  # speed only: the same steps in the same order
 
 
 def test_seed_retrieval_composes_with_the_data_parallel_backend(registry):
