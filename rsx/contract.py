@@ -45,6 +45,11 @@ class OptimizerSpec:
     name: str = "adagrad"
     learning_rate: float = 0.001
 
+    @classmethod
+    def from_config(cls, config: Any) -> Optional["OptimizerSpec"]:
+        """The spec of an `OptimizerConfig` node; None stays None ("no own optimizer")."""
+        return None if config is None else cls(str(config.name), float(config.learning_rate))
+
 
 @dataclasses.dataclass(frozen=True)
 class TableSpec:

@@ -5,7 +5,7 @@ declares one, on one device, with the Keras backend of your choice. It is the ya
 distributed backends are compared against.
 """
 
-from rsx.api import BackendSpec, ConfigError
+from rsx.api import BackendSpec, ConfigError, jit_compile_option
 
 from .config import CpuReferenceConfig
 
@@ -18,6 +18,7 @@ def environment(config) -> dict[str, str]:
             f"backend.keras_backend={config.keras_backend!r} is not supported by cpu_reference",
             f"use one of: {', '.join(KERAS_BACKENDS)}",
         )
+    jit_compile_option(config.jit_compile)  # A bad value fails before any framework starts.
     env = {"KERAS_BACKEND": config.keras_backend}
     if config.keras_backend == "jax":
         env["JAX_PLATFORMS"] = "cpu"

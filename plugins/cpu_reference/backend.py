@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from rsx.api import BackendPlugin, ConfigError, RuntimeInfo
+from rsx.api import BackendPlugin, RuntimeInfo, jit_compile_option
 from rsx.api.engine import EmbeddingLookup, routed_optimizer, tf_dataset
 
 
@@ -30,10 +30,4 @@ class CpuReferenceBackend(BackendPlugin):
         return tf_dataset(columns, features, label, global_batch_size, shuffle=shuffle, seed=seed)
 
     def compile_options(self):
-        value = str(self.config.jit_compile).lower()
-        if value not in ("auto", "true", "false"):
-            raise ConfigError(
-                f"backend.jit_compile={self.config.jit_compile!r} is not auto/true/false",
-                "set backend.jit_compile=auto",
-            )
-        return {"jit_compile": {"auto": "auto", "true": True, "false": False}[value]}
+        return {"jit_compile": jit_compile_option(self.config.jit_compile)}

@@ -9,7 +9,7 @@ import re
 import jax
 import keras
 
-from rsx.api import BackendPlugin, ConfigError, PluginError, RuntimeInfo
+from rsx.api import BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import EmbeddingLookup, routed_optimizer
 
 from .cluster import resolve_cluster
@@ -138,13 +138,7 @@ class JaxDataParallelBackend(BackendPlugin):
         )
 
     def compile_options(self):
-        value = str(self.config.jit_compile).lower()
-        if value not in ("auto", "true", "false"):
-            raise ConfigError(
-                f"backend.jit_compile={self.config.jit_compile!r} is not auto/true/false",
-                "set backend.jit_compile=auto",
-            )
-        return {"jit_compile": {"auto": "auto", "true": True, "false": False}[value]}
+        return {"jit_compile": jit_compile_option(self.config.jit_compile)}
 
     def inference_scope(self):
         if not self.cluster.multi_process:

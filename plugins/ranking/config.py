@@ -5,16 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from rsx.api import OptimizerConfig
+
 #: keras-rs `TableConfig`'s default initializer, which the SparseCore tutorial's tables use.
 TUTORIAL_INITIALIZER = {"class_name": "VarianceScaling", "config": {"mode": "fan_out"}}
-
-
-@dataclasses.dataclass
-class OptimizerConfig:
-    # A keras.optimizers identifier: adam, adagrad, sgd, ftrl, ...
-    name: str = "adagrad"
-    # Learning rate.
-    learning_rate: float = 0.001
 
 
 @dataclasses.dataclass

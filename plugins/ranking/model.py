@@ -12,10 +12,6 @@ from rsx.api import MOVIE_ID, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, 
 TABLES = {USER_ID: "user_table", MOVIE_ID: "movie_table"}
 
 
-def _optimizer(config) -> OptimizerSpec | None:
-    return None if config is None else OptimizerSpec(config.name, float(config.learning_rate))
-
-
 class RankingModel(ModelPlugin):
     """Predicts a rating from a user and a movie: concatenated embeddings through an MLP.
 
@@ -27,7 +23,7 @@ class RankingModel(ModelPlugin):
         return [FeatureSpec(feature, table) for feature, table in TABLES.items()]
 
     def tables(self):
-        table_optimizer = _optimizer(self.config.table_optimizer)
+        table_optimizer = OptimizerSpec.from_config(self.config.table_optimizer)
         initializer = self.config.embeddings_initializer
         if OmegaConf.is_config(initializer):
             initializer = OmegaConf.to_container(initializer)
@@ -52,7 +48,7 @@ class RankingModel(ModelPlugin):
         return keras.Model(inputs, rating, name="ranking")
 
     def optimizer(self):
-        return _optimizer(self.config.optimizer)
+        return OptimizerSpec.from_config(self.config.optimizer)
 
     def loss(self):
         return keras.losses.MeanSquaredError()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from rsx.api import BackendSpec, ConfigError
+from rsx.api import BackendSpec, ConfigError, jit_compile_option
 
 from .config import TfSparseCoreConfig
 
@@ -39,8 +39,7 @@ def check_config(config) -> None:
             f"backend.table_stacking={config.table_stacking!r} is not one of {', '.join(TABLE_STACKING)}",
             "set backend.table_stacking=auto (TensorFlow stacks automatically or not at all)",
         )
-    if str(config.jit_compile).lower() not in ("auto", "true", "false"):
-        raise ConfigError(f"backend.jit_compile={config.jit_compile!r} is not auto/true/false", "set backend.jit_compile=auto")
+    jit_compile_option(config.jit_compile)
     for key in ("max_ids_per_partition", "max_unique_ids_per_partition"):
         if int(getattr(config, key)) < 1:
             raise ConfigError(f"backend.{key}={getattr(config, key)} must be positive", f"set backend.{key}=256")

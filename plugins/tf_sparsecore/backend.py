@@ -8,7 +8,7 @@ import logging
 import keras
 import tensorflow as tf
 
-from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo
+from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import make_optimizer, routed_optimizer, tf_dataset
 
 from . import check_config, wants_tpu
@@ -176,4 +176,4 @@ class TfSparseCoreBackend(BackendPlugin):
     def compile_options(self):
         if self.tpu is not None:
             return {}
-        return {"jit_compile": {"auto": "auto", "true": True, "false": False}[str(self.config.jit_compile).lower()]}
+        return {"jit_compile": jit_compile_option(self.config.jit_compile)}

@@ -5,13 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-
-@dataclasses.dataclass
-class OptimizerConfig:
-    # A keras.optimizers identifier: adam, adagrad, sgd, ftrl, ...
-    name: str = "adam"
-    # Learning rate.
-    learning_rate: float = 0.01
+from rsx.api import OptimizerConfig
 
 
 @dataclasses.dataclass
@@ -30,7 +24,7 @@ class TwoTowerConfig:
     # Optimizer of the dense layers and of tables without their own. Adam 0.01 learns in a few
     # epochs; the tutorial's Adagrad 0.2 (experiment=seed_retrieval) sits near its starting
     # point for about 20 epochs, since both towers start near zero.
-    optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=lambda: OptimizerConfig("adam", 0.01))
     # The embedding tables' own optimizer; null = tables trained by `optimizer`.
     table_optimizer: Optional[OptimizerConfig] = None
     # How many candidates brute-force retrieval returns; the metrics are recall/ndcg at this k.

@@ -16,10 +16,6 @@ USER_TOWER = "user_tower"
 CANDIDATE_TOWER = "candidate_tower"
 
 
-def _optimizer(config) -> OptimizerSpec | None:
-    return None if config is None else OptimizerSpec(config.name, float(config.learning_rate))
-
-
 def _tower(x, units: list[int], activation: str, name: str):
     """Dense layers on an embedding (the last one linear), ending in a layer named `name`."""
     for i, width in enumerate(units):
@@ -43,7 +39,7 @@ class TwoTowerModel(ModelPlugin):
         return [FeatureSpec(feature, table) for feature, table in TABLES.items()]
 
     def tables(self):
-        table_optimizer = _optimizer(self.config.table_optimizer)
+        table_optimizer = OptimizerSpec.from_config(self.config.table_optimizer)
         return [
             TableSpec(
                 name=table,
@@ -73,7 +69,7 @@ class TwoTowerModel(ModelPlugin):
         return keras.Model(inputs, score, name="two_tower")
 
     def optimizer(self):
-        return _optimizer(self.config.optimizer)
+        return OptimizerSpec.from_config(self.config.optimizer)
 
     def loss(self):
         return keras.losses.MeanSquaredError()

@@ -18,6 +18,7 @@ from rsx.contract import (
 )
 from rsx.data.prepared import LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
 from rsx.errors import ConfigError, DataError, PluginError, RsxError
+from rsx.options import OptimizerConfig, jit_compile_option
 
 __all__ = [
     "BackendPlugin",
@@ -29,6 +30,7 @@ __all__ = [
     "MOVIE_ID",
     "ModelPlugin",
     "ModelSpec",
+    "OptimizerConfig",
     "OptimizerSpec",
     "PluginError",
     "PreparedData",
@@ -37,4 +39,5 @@ __all__ = [
     "RuntimeInfo",
     "TableSpec",
     "USER_ID",
+    "jit_compile_option",
 ]

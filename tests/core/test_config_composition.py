@@ -4,23 +4,19 @@ import subprocess
 import sys
 
 import pytest
-from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from rsx.app import register_everything
-from rsx.discovery import discover
+from rsx.testing.compose import compose_config, registered
+
 
 
 @pytest.fixture(scope="module")
 def registry():
-    registry = discover()
-    register_everything(registry)
-    return registry
+    return registered()
 
 
 def _compose(overrides):
-    with initialize_config_module("rsx.conf", version_base="1.3"):
-        return compose("config", overrides=overrides)
+    return compose_config(overrides)
 
 
 def test_primary_config_defaults(registry):

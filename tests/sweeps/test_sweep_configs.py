@@ -10,13 +10,11 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from hydra import compose, initialize_config_module
 from hydra.core.utils import JobReturn, JobStatus
 
 import rsx
-from rsx.app import register_everything
-from rsx.discovery import discover
 from rsx.testing.cli import explain
+from rsx.testing.compose import compose_config, registered
 
 from hydra_plugins.rsx_optuna_sweeper._impl import _objective, dimension, resolve_direction, search_space
 
@@ -25,14 +23,11 @@ CONF = Path(rsx.__file__).resolve().parent.parent / "conf"
 
 @pytest.fixture(scope="module")
 def registry():
-    registry = discover()
-    register_everything(registry)
-    return registry
+    return registered()
 
 
 def _compose(overrides):
-    with initialize_config_module("rsx.conf", version_base="1.3"):
-        return compose("config", overrides=overrides, return_hydra_config=True)
+    return compose_config(overrides, return_hydra_config=True)
 
 
 def test_submitit_slurm_composes_on_the_command_line(tmp_path):

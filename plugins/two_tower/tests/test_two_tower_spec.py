@@ -1,10 +1,8 @@
 """two_tower passes the model conformance suite; its spec, config and preset compose without a framework."""
 
 import pytest
-from hydra import compose, initialize_config_module
 
-from rsx.app import register_everything
-from rsx.discovery import discover
+from rsx.testing.compose import compose_config, registered
 from rsx.testing.conformance import ModelConformance
 
 
@@ -14,14 +12,11 @@ class TestTwoTowerConformance(ModelConformance):
 
 @pytest.fixture(scope="module")
 def registry():
-    registry = discover()
-    register_everything(registry)
-    return registry
+    return registered()
 
 
 def _compose(overrides):
-    with initialize_config_module("rsx.conf", version_base="1.3"):
-        return compose("config", overrides=overrides)
+    return compose_config(overrides)
 
 
 def test_runs_are_ranked_by_recall_at_10(registry):
