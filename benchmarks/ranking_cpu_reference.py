@@ -22,37 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-HERE = Path(__file__).resolve().parent
-DATA = ["data=synthetic", "data.num_users=943", "data.num_items=1682", "data.num_interactions=100000"]
-
-
-def prepared_file(workdir: Path) -> Path:
-    """Writes the benchmark's data once, in rsx's cache format, and returns its path."""
-    from rsx.config import SyntheticConfig
-    from rsx.data import load_prepared
-
-    config = OmegaConf.structured(SyntheticConfig(num_users=943, num_items=1682, num_interactions=100_000))
-    path = workdir / "prepared.npz"
-    load_prepared(config, cache_root=str(workdir / "cache")).save(path)
-    return path
+from harness import DATA, HERE, epoch_seconds, prepared_file, run_rsx, write_results
 
 
 def rsx_epochs(workdir: Path, epochs: int, batch: int, extra: list[str]) -> list[float]:
-    import mlflow
-
-    db = f"sqlite:///{workdir}/mlflow.db"
-    env = {**os.environ, "RSX_HOME": str(workdir)}
-    env.pop("KERAS_BACKEND", None)
-    args = [*DATA, f"trainer.epochs={epochs}", f"trainer.batch_size={batch}", "trainer.verbose=0",
-            f"tracking.uri={db}", "tracking.experiment=benchmark", *extra]
-    subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, check=True,
-                   capture_output=True, text=True)
-    client = mlflow.MlflowClient(db)
-    run = client.search_runs([client.get_experiment_by_name("benchmark").experiment_id],
-                             order_by=["attributes.start_time DESC"], max_results=1)[0]
-    return [m.value for m in sorted(client.get_metric_history(run.info.run_id, "epoch_seconds"), key=lambda m: m.step)]
+    run = run_rsx(workdir, [*DATA, f"trainer.epochs={epochs}", f"trainer.batch_size={batch}", *extra])
+    return epoch_seconds(workdir, run)
 
 
 def plain_epochs(data: Path, epochs: int, batch: int, keras_backend: str) -> list[float]:
@@ -96,10 +71,7 @@ def main() -> None:
         row["ratio_vs_plain"] = row["examples_per_second"] / base
         print(f"{row['case']:<48} {row['median_epoch_seconds']:>8.3f} {row['examples_per_second']:>11,.0f} "
               f"{row['ratio_vs_plain']:>8.2f}")
-    out = HERE / "results" / "ranking_cpu_reference.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"batch_size": args.batch_size, "rows": rows}, indent=2))
-    print(f"wrote {out}")
+    write_results("ranking_cpu_reference", {"batch_size": args.batch_size, "rows": rows})
 
 
 if __name__ == "__main__":

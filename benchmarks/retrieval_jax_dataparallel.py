@@ -26,40 +26,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from harness import DATA, HERE, epoch_seconds, prepared_file, run_rsx, write_results
 
-HERE = Path(__file__).resolve().parent
 DEVICES = 2
-DATA = ["data=synthetic", "data.num_users=943", "data.num_items=1682", "data.num_interactions=100000"]
-
-
-def prepared_file(workdir: Path) -> Path:
-    """Writes the benchmark's data once, in rsx's cache format, and returns its path."""
-    from rsx.config import SyntheticConfig
-    from rsx.data import load_prepared
-
-    config = OmegaConf.structured(SyntheticConfig(num_users=943, num_items=1682, num_interactions=100_000))
-    path = workdir / "prepared.npz"
-    load_prepared(config, cache_root=str(workdir / "cache")).save(path)
-    return path
 
 
 def rsx_epochs(workdir: Path, epochs: int, extra: list[str]) -> list[float]:
-    import mlflow
-
-    db = f"sqlite:///{workdir}/mlflow.db"
-    env = {**os.environ, "RSX_HOME": str(workdir)}
-    env.pop("KERAS_BACKEND", None)
-    args = ["experiment=seed_retrieval", "backend=jax_dataparallel", f"backend.cpu_devices={DEVICES}", *DATA,
-            f"trainer.epochs={epochs}", "trainer.verbose=0", f"tracking.uri={db}",
-            "tracking.experiment=benchmark", *extra]
-    subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, check=True,
-                   capture_output=True, text=True)
-    client = mlflow.MlflowClient(db)
-    run = client.search_runs([client.get_experiment_by_name("benchmark").experiment_id],
-                             order_by=["attributes.start_time DESC"], max_results=1)[0]
+    run = run_rsx(workdir, ["experiment=seed_retrieval", "backend=jax_dataparallel", f"backend.cpu_devices={DEVICES}",
+                            *DATA, f"trainer.epochs={epochs}", *extra])
     assert run.data.tags["device_count"] == str(DEVICES), run.data.tags
-    return [m.value for m in sorted(client.get_metric_history(run.info.run_id, "epoch_seconds"), key=lambda m: m.step)]
+    return epoch_seconds(workdir, run)
 
 
 def plain_epochs(data: Path, epochs: int) -> list[float]:
@@ -103,10 +79,7 @@ def main() -> None:
         row["fastest_ratio_vs_plain"] = fastest / row["fastest_epoch_seconds"]
         print(f"{row['case']:<52} {row['median_epoch_seconds']:>8.3f} {row['examples_per_second']:>11,.0f} "
               f"{row['ratio_vs_plain']:>8.2f} {row['fastest_epoch_seconds']:>8.3f} {row['fastest_ratio_vs_plain']:>8.2f}")
-    out = HERE / "results" / "retrieval_jax_dataparallel.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"global_batch_size": 1000, "devices": DEVICES, "rows": rows}, indent=2))
-    print(f"wrote {out}")
+    write_results("retrieval_jax_dataparallel", {"global_batch_size": 1000, "devices": DEVICES, "rows": rows})
 
 
 if __name__ == "__main__":

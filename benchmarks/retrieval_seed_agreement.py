@@ -27,15 +27,11 @@ With real MovieLens, add e.g. `--data data=movielens_100k data.data_dir=/path/to
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SYNTHETIC = ["data=synthetic", "data.num_users=943", "data.num_items=1682", "data.num_interactions=100000"]
+from harness import DATA as SYNTHETIC
+from harness import run_rsx, write_results
 BACKENDS = {
     "jax_dataparallel (2 devices)": ["backend=jax_dataparallel", "backend.cpu_devices=2"],
     "cpu_reference (tensorflow)": ["backend=cpu_reference"],
@@ -48,20 +44,8 @@ SETUPS = {
 METRICS = ("val_loss", "test_loss", "test_recall_at_10", "test_ndcg_at_10")
 
 
-def run(workdir: Path, name: str, overrides: list[str]) -> dict[str, float]:
-    import mlflow
-
-    db = f"sqlite:///{workdir}/mlflow.db"
-    env = {**os.environ, "RSX_HOME": str(workdir)}
-    env.pop("KERAS_BACKEND", None)
-    args = ["experiment=seed_retrieval", *overrides, "trainer.verbose=0", f"tracking.uri={db}",
-            "tracking.experiment=agreement"]
-    done = subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
-    client = mlflow.MlflowClient(db)
-    found = client.search_runs([client.get_experiment_by_name("agreement").experiment_id],
-                               order_by=["attributes.start_time DESC"], max_results=1)[0]
+def run(workdir: Path, overrides: list[str]) -> dict[str, float]:
+    found = run_rsx(workdir, ["experiment=seed_retrieval", *overrides], experiment="agreement")
     return {key: found.data.metrics[key] for key in METRICS}
 
 
@@ -89,14 +73,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for setup, setup_overrides in SETUPS.items():
             results = {
-                name: run(Path(tmp), name, [*overrides, *args.data, f"trainer.epochs={args.epochs}", *setup_overrides])
+                name: run(Path(tmp), [*overrides, *args.data, f"trainer.epochs={args.epochs}", *setup_overrides])
                 for name, overrides in BACKENDS.items()
             }
             report[setup] = {"results": results, "relative_gap_to_jax_dataparallel": print_table(setup, results)}
-    out = HERE / "results" / "retrieval_seed_agreement.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"epochs": args.epochs, "data": args.data, "setups": report}, indent=2))
-    print(f"wrote {out}")
+    write_results("retrieval_seed_agreement", {"epochs": args.epochs, "data": args.data, "setups": report})
 
 
 if __name__ == "__main__":

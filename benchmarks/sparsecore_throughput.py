@@ -31,41 +31,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-HERE = Path(__file__).resolve().parent
-USERS, MOVIES, ROWS = 943, 1682, 100_000
-DATA = ["data=synthetic", f"data.num_users={USERS}", f"data.num_items={MOVIES}", f"data.num_interactions={ROWS}"]
+from harness import DATA, HERE, epoch_seconds, prepared_file, run_rsx, write_results
 
 
-def prepared_file(workdir: Path) -> Path:
-    """Writes the benchmark's data once, in rsx's cache format, and returns its path."""
-    from rsx.config import SyntheticConfig
-    from rsx.data import load_prepared
-
-    config = OmegaConf.structured(SyntheticConfig(num_users=USERS, num_items=MOVIES, num_interactions=ROWS))
-    path = workdir / "prepared.npz"
-    load_prepared(config, cache_root=str(workdir / "cache")).save(path)
-    return path
-
-
-def run_rsx(workdir: Path, epochs: int, batch: int, extra: list[str]) -> dict:
-    import mlflow
-
-    db = f"sqlite:///{workdir}/mlflow.db"
-    env = {**os.environ, "RSX_HOME": str(workdir)}
-    env.pop("KERAS_BACKEND", None)
-    args = ["backend=tf_sparsecore", "model=ranking", *DATA, f"trainer.epochs={epochs}",
-            f"trainer.batch_size={batch}", "trainer.verbose=0", f"tracking.uri={db}",
-            "tracking.experiment=benchmark", *extra]
-    subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, check=True,
-                   capture_output=True, text=True)
-    client = mlflow.MlflowClient(db)
-    run = client.search_runs([client.get_experiment_by_name("benchmark").experiment_id],
-                             order_by=["attributes.start_time DESC"], max_results=1)[0]
-    history = sorted(client.get_metric_history(run.info.run_id, "epoch_seconds"), key=lambda m: m.step)
+def rsx_case(workdir: Path, epochs: int, batch: int, extra: list[str]) -> dict:
+    run = run_rsx(workdir, ["backend=tf_sparsecore", "model=ranking", *DATA, f"trainer.epochs={epochs}",
+                            f"trainer.batch_size={batch}", *extra])
     return {
-        "epoch_seconds": [m.value for m in history],
+        "epoch_seconds": epoch_seconds(workdir, run),
         "test_rmse": run.data.metrics["test_rmse"],
         "placement": run.data.tags.get("embedding_placement"),
         "tpu_fallback": run.data.tags.get("tpu_fallback"),
@@ -95,11 +68,11 @@ def main() -> None:
             "tutorial's code on CPU (tables trained by Adagrad)":
                 lambda: run_tutorial(data, args.epochs, args.batch_size),
             "rsx tf_sparsecore fallback (tables by own Adam), tutorial's batch order":
-                lambda: run_rsx(workdir, args.epochs, args.batch_size, ["trainer.shuffle=false"]),
+                lambda: rsx_case(workdir, args.epochs, args.batch_size, ["trainer.shuffle=false"]),
             "rsx tf_sparsecore fallback (tables by own Adam), reshuffled each epoch":
-                lambda: run_rsx(workdir, args.epochs, args.batch_size, []),
+                lambda: rsx_case(workdir, args.epochs, args.batch_size, []),
             "rsx tf_sparsecore fallback, table_optimizer=null (tables by Adagrad)":
-                lambda: run_rsx(workdir, args.epochs, args.batch_size,
+                lambda: rsx_case(workdir, args.epochs, args.batch_size,
                                 ["trainer.shuffle=false", "model.table_optimizer=null"]),
         }
         results = {name: [] for name in cases}
@@ -128,10 +101,7 @@ def main() -> None:
               f"{row['ratio_vs_tutorial']:>7.2f} {row['min_epoch_seconds']:>6.3f} {row['ratio_vs_tutorial_min']:>7.2f} "
               f"{row['test_rmse']:>9.4f}")
     print("ratio > 1: faster than the tutorial's code (median epochs; then fastest epochs)")
-    out = HERE / "results" / "sparsecore_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"batch_size": args.batch_size, "epochs": args.epochs, "rows": rows}, indent=2))
-    print(f"wrote {out}")
+    write_results("sparsecore_throughput", {"batch_size": args.batch_size, "epochs": args.epochs, "rows": rows})
 
 
 if __name__ == "__main__":
