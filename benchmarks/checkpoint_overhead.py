@@ -49,18 +49,18 @@ def main() -> None:
         def columns(n):
             return {
                 "user_id": rng.integers(1, users, n).astype("int32"),
-                "movie_id": rng.integers(1, movies, n).astype("int32"),
+                "item_id": rng.integers(1, movies, n).astype("int32"),
                 "label": rng.random(n).astype("float32"),
                 "rating": rng.random(n).astype("float32"),
             }
 
-        data = PreparedData("bench", columns(4096), columns(256), {"user_id": users, "movie_id": movies}, np.array([""]))
+        data = PreparedData("bench", columns(4096), columns(256), {"user_id": users, "item_id": movies}, np.array([""]))
         plugin = RankingModel(OmegaConf.structured(RankingConfig), data)
         backend = CpuReferenceBackend(OmegaConf.structured(CpuReferenceConfig))
         optimizer = backend.optimizer(plugin.optimizer(), plugin.tables())
         model = plugin.build(backend.embeddings(plugin.tables(), plugin.features(), 256))
         model.compile(optimizer=optimizer, loss=plugin.loss())
-        train = backend.dataset(data.train, ["user_id", "movie_id"], "label", 256, True, True, 0)
+        train = backend.dataset(data.train, ["user_id", "item_id"], "label", 256, True, True, 0)
         model.fit(train, epochs=1, verbose=0)
 
         with tempfile.TemporaryDirectory() as folder:

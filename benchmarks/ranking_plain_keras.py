@@ -40,21 +40,21 @@ def main():
     args = parser.parse_args()
 
     with np.load(args.data) as f:
-        train = {k: f[f"train/{k}"] for k in ("user_id", "movie_id", "label")}
-        test = {k: f[f"test/{k}"] for k in ("user_id", "movie_id", "label")}
-        users, movies = int(f["vocab/user_id"]), int(f["vocab/movie_id"])
+        train = {k: f[f"train/{k}"] for k in ("user_id", "item_id", "label")}
+        test = {k: f[f"test/{k}"] for k in ("user_id", "item_id", "label")}
+        users, movies = int(f["vocab/user_id"]), int(f["vocab/item_id"])
 
     def dataset(columns):
-        x = {"user_id": columns["user_id"], "movie_id": columns["movie_id"]}
+        x = {"user_id": columns["user_id"], "item_id": columns["item_id"]}
         return tf.data.Dataset.from_tensor_slices((x, columns["label"])).batch(args.batch_size).cache()
 
     keras.utils.set_random_seed(42)
     user = keras.Input(shape=(), dtype="int32", name="user_id")
-    movie = keras.Input(shape=(), dtype="int32", name="movie_id")
+    movie = keras.Input(shape=(), dtype="int32", name="item_id")
     x = keras.layers.Concatenate()([keras.layers.Embedding(users, 32)(user), keras.layers.Embedding(movies, 32)(movie)])
     x = keras.layers.Dense(256, activation="relu")(x)
     x = keras.layers.Dense(64, activation="relu")(x)
-    model = keras.Model({"user_id": user, "movie_id": movie}, keras.layers.Dense(1)(x))
+    model = keras.Model({"user_id": user, "item_id": movie}, keras.layers.Dense(1)(x))
     model.compile(optimizer="adagrad", loss="mse", metrics=[keras.metrics.RootMeanSquaredError()])
     timer = EpochTimer()
     model.fit(dataset(train), epochs=args.epochs, validation_data=dataset(test), callbacks=[timer], verbose=0)

@@ -63,7 +63,7 @@ class RetrievalModel(keras.Model):
         return result
 
     def compute_loss(self, x, y, y_pred, sample_weight, training=True):
-        candidate_id, rating = y["movie_id"], y["rating"]
+        candidate_id, rating = y["item_id"], y["rating"]
         user_embeddings = y_pred["user_embeddings"]
         candidate_embeddings = self.candidate_embedding(candidate_id)
         labels = keras.ops.expand_dims(rating, -1)
@@ -80,16 +80,16 @@ def main():
     args = parser.parse_args()
 
     with np.load(args.data) as f:
-        train = {k: f[f"train/{k}"] for k in ("user_id", "movie_id", "label")}
-        test = {k: f[f"test/{k}"] for k in ("user_id", "movie_id", "label")}
-        users, movies = int(f["vocab/user_id"]), int(f["vocab/movie_id"])
+        train = {k: f[f"train/{k}"] for k in ("user_id", "item_id", "label")}
+        test = {k: f[f"test/{k}"] for k in ("user_id", "item_id", "label")}
+        users, movies = int(f["vocab/user_id"]), int(f["vocab/item_id"])
 
     devices = jax.devices()
     mesh = keras.distribution.DeviceMesh(shape=(len(devices),), axis_names=["data"], devices=devices)
     keras.distribution.set_distribution(keras.distribution.DataParallel(device_mesh=mesh))
 
     def dataset(columns):
-        targets = {"movie_id": columns["movie_id"], "rating": columns["label"]}
+        targets = {"item_id": columns["item_id"], "rating": columns["label"]}
         return tf.data.Dataset.from_tensor_slices((columns["user_id"], targets)).batch(args.batch_size).cache()
 
     keras.utils.set_random_seed(42)

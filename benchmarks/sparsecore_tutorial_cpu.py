@@ -64,7 +64,7 @@ class EmbeddingModel(keras.Model):
 
     def call(self, features):
         embedding = self.embedding_layer(features)
-        return self.ratings(keras.ops.concatenate([embedding["user_id"], embedding["movie_id"]], axis=1))
+        return self.ratings(keras.ops.concatenate([embedding["user_id"], embedding["item_id"]], axis=1))
 
 
 def main():
@@ -76,12 +76,12 @@ def main():
     batch = args.batch_size  # PER_REPLICA_BATCH_SIZE x 1 replica
 
     with np.load(args.data) as f:
-        train = {k: f[f"train/{k}"] for k in ("user_id", "movie_id", "label")}
-        test = {k: f[f"test/{k}"] for k in ("user_id", "movie_id", "label")}
-        users_count, movies_count = int(f["vocab/user_id"]) - 1, int(f["vocab/movie_id"]) - 1
+        train = {k: f[f"train/{k}"] for k in ("user_id", "item_id", "label")}
+        test = {k: f[f"test/{k}"] for k in ("user_id", "item_id", "label")}
+        users_count, movies_count = int(f["vocab/user_id"]) - 1, int(f["vocab/item_id"]) - 1
 
     def ratings(columns):
-        x = {"user_id": columns["user_id"], "movie_id": columns["movie_id"]}
+        x = {"user_id": columns["user_id"], "item_id": columns["item_id"]}
         return tf.data.Dataset.from_tensor_slices((x, columns["label"])).batch(batch, drop_remainder=True).cache()
 
     movie_table = keras_rs.layers.TableConfig(
@@ -93,7 +93,7 @@ def main():
         optimizer="adam", placement="auto",
     )
     feature_configs = {
-        "movie_id": keras_rs.layers.FeatureConfig(
+        "item_id": keras_rs.layers.FeatureConfig(
             name="movie", table=movie_table, input_shape=(batch,), output_shape=(batch, EMBEDDING_DIMENSION)
         ),
         "user_id": keras_rs.layers.FeatureConfig(

@@ -4,7 +4,7 @@
 from rsx.serving import load_model
 
 model = load_model("<run id>")                      # MLflow at $MLFLOW_TRACKING_URI or ./mlflow.db
-model.predict({"user_id": np.array([1, 2]), "movie_id": np.array([10, 20])})
+model.predict({"user_id": np.array([1, 2]), "item_id": np.array([10, 20])})
 ```
 
 The run's `model/model.keras` is downloaded and read by Keras after the classes it needs are

@@ -5,11 +5,11 @@ from __future__ import annotations
 import keras
 from omegaconf import OmegaConf
 
-from rsx.api import MOVIE_ID, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api import ITEM_ID, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 
 
 #: Feature -> the table it is looked up in (the tutorial's names).
-TABLES = {USER_ID: "user_table", MOVIE_ID: "movie_table"}
+TABLES = {USER_ID: "user_table", ITEM_ID: "movie_table"}
 
 
 class RankingModel(ModelPlugin):
@@ -41,7 +41,7 @@ class RankingModel(ModelPlugin):
     def build(self, embeddings):
         inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
         vectors = embeddings(inputs)
-        x = keras.layers.Concatenate(name="concatenate")([vectors[USER_ID], vectors[MOVIE_ID]])
+        x = keras.layers.Concatenate(name="concatenate")([vectors[USER_ID], vectors[ITEM_ID]])
         for i, units in enumerate(self.config.hidden_units):
             x = keras.layers.Dense(units, activation=self.config.activation, name=f"hidden_{i}")(x)
         rating = keras.layers.Dense(1, name="rating")(x)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from rsx.api import MOVIE_ID, RATING, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api import ITEM_ID, RATING, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 
 from . import retrieval
 
 #: Feature -> the table it is looked up in.
-TABLES = {USER_ID: "user_table", MOVIE_ID: "movie_table"}
+TABLES = {USER_ID: "user_table", ITEM_ID: "movie_table"}
 #: Names of the layers whose outputs are the query and candidate vectors.
 USER_TOWER = "user_tower"
 CANDIDATE_TOWER = "candidate_tower"
@@ -29,7 +29,7 @@ class TwoTowerModel(ModelPlugin):
 
     The KerasRS data-parallel retrieval tutorial: embedding tables of width 32 (optionally
     Dense layers on top), score = user . candidate, MSE against the label (rating - 1) / 4,
-    Adagrad 0.2. The Keras model maps {user_id, movie_id} -> score, so it trains and
+    Adagrad 0.2. The Keras model maps {user_id, item_id} -> score, so it trains and
     evaluates like any rsx model on any backend. Retrieval (top-k over every movie) runs
     after training: candidate vectors are computed *through the candidate tower*, never read
     from a table's variables, so it also works where tables are not plain variables.
@@ -64,7 +64,7 @@ class TwoTowerModel(ModelPlugin):
         inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
         vectors = embeddings(inputs)
         user = _tower(vectors[USER_ID], list(config.user_layers), config.activation, USER_TOWER)
-        candidate = _tower(vectors[MOVIE_ID], list(config.candidate_layers), config.activation, CANDIDATE_TOWER)
+        candidate = _tower(vectors[ITEM_ID], list(config.candidate_layers), config.activation, CANDIDATE_TOWER)
         score = keras.layers.Dot(axes=1, name="score")([user, candidate])
         return keras.Model(inputs, score, name="two_tower")
 
@@ -81,7 +81,7 @@ class TwoTowerModel(ModelPlugin):
             model,
             user_tower=USER_TOWER,
             candidate_tower=CANDIDATE_TOWER,
-            num_movies=self.data.vocabulary_sizes[MOVIE_ID],
+            num_movies=self.data.vocabulary_sizes[ITEM_ID],
             batch_size=self.global_batch_size or 1024,
         )
 
@@ -89,10 +89,10 @@ class TwoTowerModel(ModelPlugin):
         """`test_recall_at_k` and `test_ndcg_at_k` of brute-force retrieval on the test split."""
         test, train = data.test, data.train
         relevant = test[RATING] >= self.config.relevant_rating
-        seen = (train[USER_ID], train[MOVIE_ID]) if self.config.exclude_seen else None
+        seen = (train[USER_ID], train[ITEM_ID]) if self.config.exclude_seen else None
         quality = retrieval.retrieval_quality(
             self._towers(model),
-            relevant_pairs=(test[USER_ID][relevant], test[MOVIE_ID][relevant]),
+            relevant_pairs=(test[USER_ID][relevant], test[ITEM_ID][relevant]),
             seen_pairs=seen,
             k=self.config.top_k,
         )
@@ -111,7 +111,7 @@ class TwoTowerModel(ModelPlugin):
         users = np.array(list(wanted), dtype=np.int32)
         if users.size == 0:
             return {}
-        seen = (data.train[USER_ID], data.train[MOVIE_ID]) if self.config.exclude_seen else None
+        seen = (data.train[USER_ID], data.train[ITEM_ID]) if self.config.exclude_seen else None
         top = retrieval.recommend(self._towers(model), users, k=k, seen_pairs=seen)
         report = retrieval.RecommendationReport(top, titles=data.titles, k=k, exclude_seen=self.config.exclude_seen)
         return {f"top_{k}.txt": report.text(), f"top_{k}.json": report.as_json()}

@@ -15,7 +15,7 @@ import keras
 import keras_rs
 import numpy as np
 
-from rsx.api import MOVIE_ID, USER_ID
+from rsx.api import ITEM_ID, USER_ID
 
 #: Users scored per step when computing metrics; bounds memory to chunk x candidates floats.
 USER_CHUNK = 1024
@@ -42,13 +42,13 @@ class Towers:
         self.candidate_ids = np.arange(1, num_movies, dtype=np.int32)
         self._candidates: Optional[np.ndarray] = None
 
-    def _run(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> dict[str, np.ndarray]:
+    def _run(self, user_ids: np.ndarray, item_ids: np.ndarray) -> dict[str, np.ndarray]:
         """Both towers on equally long id arrays, padded to whole batches."""
         rows = len(user_ids)
         padded = -(-rows // self.batch_size) * self.batch_size
         inputs = {
             USER_ID: np.resize(user_ids.astype(np.int32), padded),
-            MOVIE_ID: np.resize(movie_ids.astype(np.int32), padded),
+            ITEM_ID: np.resize(item_ids.astype(np.int32), padded),
         }
         outputs = self.model.predict(inputs, batch_size=self.batch_size, verbose=0)
         return {name: np.asarray(value)[:rows] for name, value in outputs.items()}
@@ -129,7 +129,7 @@ class Recommendations:
     """Each user's top-k candidates, best first."""
 
     users: np.ndarray  # (users,)
-    movie_ids: np.ndarray  # (users, k)
+    item_ids: np.ndarray  # (users, k)
     scores: np.ndarray  # (users, k)
     seen_counts: np.ndarray  # (users,) movies each user rated in training
 
@@ -176,9 +176,9 @@ class RecommendationReport:
     k: int
     exclude_seen: bool
 
-    def _title(self, movie_id: int) -> str:
-        title = str(self.titles[movie_id]) if 0 < movie_id < len(self.titles) else ""
-        return title or f"movie {movie_id}"
+    def _title(self, item_id: int) -> str:
+        title = str(self.titles[item_id]) if 0 < item_id < len(self.titles) else ""
+        return title or f"movie {item_id}"
 
     def as_json(self) -> dict:
         return {
@@ -189,8 +189,8 @@ class RecommendationReport:
                     "user_id": int(user),
                     "rated_in_training": int(self.top.seen_counts[row]),
                     "top": [
-                        {"rank": rank + 1, "movie_id": int(movie), "title": self._title(int(movie)), "score": float(score)}
-                        for rank, (movie, score) in enumerate(zip(self.top.movie_ids[row], self.top.scores[row]))
+                        {"rank": rank + 1, "item_id": int(movie), "title": self._title(int(movie)), "score": float(score)}
+                        for rank, (movie, score) in enumerate(zip(self.top.item_ids[row], self.top.scores[row]))
                         if movie > 0
                     ],
                 }

@@ -16,7 +16,8 @@ from rsx.contract import (
     RuntimeInfo,
     TableSpec,
 )
-from rsx.data.prepared import LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
+from rsx.data.prepared import ITEM_ID, LABEL, RATING, TIMESTAMP, USER_ID, PreparedData
+from rsx.data.schema import Schema, SideFeature
 from rsx.errors import ConfigError, DataError, PluginError, RsxError
 from rsx.options import OptimizerConfig, jit_compile_option
 
@@ -27,7 +28,7 @@ __all__ = [
     "DataError",
     "FeatureSpec",
     "LABEL",
-    "MOVIE_ID",
+    "ITEM_ID",
     "ModelPlugin",
     "ModelSpec",
     "OptimizerConfig",
@@ -37,6 +38,9 @@ __all__ = [
     "RATING",
     "RsxError",
     "RuntimeInfo",
+    "Schema",
+    "SideFeature",
+    "TIMESTAMP",
     "TableSpec",
     "USER_ID",
     "jit_compile_option",

@@ -5,6 +5,8 @@ inside the preparers that need them, and a cache hit never reaches those.
 """
 
 from rsx.data.loading import load_prepared
-from rsx.data.prepared import COLUMNS, LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
+from rsx.data.prepared import COLUMNS, ITEM_ID, LABEL, RATING, TIMESTAMP, USER_ID, PreparedData
+from rsx.data.schema import Schema, SideFeature
 
-__all__ = ["COLUMNS", "LABEL", "MOVIE_ID", "RATING", "USER_ID", "PreparedData", "load_prepared"]
+__all__ = ["COLUMNS", "ITEM_ID", "LABEL", "RATING", "TIMESTAMP", "USER_ID", "PreparedData", "Schema",
+           "SideFeature", "load_prepared"]

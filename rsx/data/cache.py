@@ -22,7 +22,7 @@ from rsx.data.prepared import PreparedData
 log = logging.getLogger(__name__)
 
 #: Bump when preparation changes what it produces, so older cache files are not reused.
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2
 
 
 def cache_file(directory: str, name: str, key: dict[str, object]) -> str:

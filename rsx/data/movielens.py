@@ -13,7 +13,7 @@ import numpy as np
 
 from rsx.config import MovieLensConfig
 from rsx.data import split
-from rsx.data.prepared import LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
+from rsx.data.prepared import LABEL, ITEM_ID, RATING, USER_ID, PreparedData
 from rsx.errors import ConfigError, DataError
 
 #: MovieLens releases rsx knows how to read.
@@ -106,14 +106,14 @@ def to_prepared(cfg: MovieLensConfig, ratings: RawRatings) -> PreparedData:
     rating = ratings.rating.astype(np.float32)
     columns = {
         USER_ID: ratings.user_id.astype(np.int32),
-        MOVIE_ID: ratings.movie_id.astype(np.int32),
+        ITEM_ID: ratings.movie_id.astype(np.int32),
         # Same float32 arithmetic as the tutorials' `(x["user_rating"] - 1.0) / 4.0`.
         LABEL: (rating - np.float32(1.0)) / np.float32(4.0),
         RATING: rating,
     }
     vocabulary_sizes = {
         USER_ID: int(columns[USER_ID].max()) + 1,
-        MOVIE_ID: int(columns[MOVIE_ID].max()) + 1,
+        ITEM_ID: int(columns[ITEM_ID].max()) + 1,
     }
     order = split.shuffle_permutation(num_rows, cfg.shuffle_buffer, cfg.split_seed)
     train, test = split.split_columns(columns, order, split.num_train_rows(num_rows, cfg.train_fraction))
@@ -122,7 +122,7 @@ def to_prepared(cfg: MovieLensConfig, ratings: RawRatings) -> PreparedData:
         train=train,
         test=test,
         vocabulary_sizes=vocabulary_sizes,
-        titles=titles_by_id(ratings.titles, vocabulary_sizes[MOVIE_ID]),
+        titles=titles_by_id(ratings.titles, vocabulary_sizes[ITEM_ID]),
     )
 
 

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from rsx.config import SyntheticConfig
-from rsx.data.prepared import LABEL, MOVIE_ID, RATING, USER_ID, PreparedData
+from rsx.data.prepared import LABEL, ITEM_ID, RATING, USER_ID, PreparedData
 from rsx.data.split import num_train_rows
 from rsx.errors import ConfigError
 
@@ -81,7 +81,7 @@ def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
     n = cfg.num_interactions
     columns = {
         USER_ID: np.empty(n, np.int32),
-        MOVIE_ID: np.empty(n, np.int32),
+        ITEM_ID: np.empty(n, np.int32),
         LABEL: np.empty(n, np.float32),
     }
     for index, start in enumerate(range(0, n, _CHUNK)):
@@ -93,7 +93,7 @@ def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
         label += rng.standard_normal(stop - start, dtype=np.float32) * np.float32(cfg.noise)
         np.clip(label, 0.0, 1.0, out=label)
         columns[USER_ID][start:stop] = users
-        columns[MOVIE_ID][start:stop] = items
+        columns[ITEM_ID][start:stop] = items
         columns[LABEL][start:stop] = label
     columns[RATING] = np.float32(1.0) + np.float32(4.0) * columns[LABEL]
 
@@ -102,7 +102,7 @@ def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
         name=cfg.name,
         train={name: values[:cut] for name, values in columns.items()},
         test={name: values[cut:] for name, values in columns.items()},
-        vocabulary_sizes={USER_ID: cfg.num_users + 1, MOVIE_ID: cfg.num_items + 1},
+        vocabulary_sizes={USER_ID: cfg.num_users + 1, ITEM_ID: cfg.num_items + 1},
         titles=np.array([""] + [f"item {i}" for i in range(1, cfg.num_items + 1)], dtype=str),
     )
 

@@ -43,7 +43,8 @@ def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
     sizes = {t.name: t.vocabulary_size for t in plugin.tables()}
     for feature in plugin.features():
         size = sizes[feature.table]
-        for split, columns in (("train", data.train), ("test", data.test)):
+        for split in ("train", "test") if data.validation_is_test else ("train", "validation", "test"):
+            columns = data.split(split)
             if feature.name not in columns:
                 raise DataError(
                     f"model input '{feature.name}' is not a column of data '{data.name}'",
@@ -147,7 +148,11 @@ def train_and_evaluate(
     label = plugin.label()
     global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
     plugin.global_batch_size = global_batch
-    tracker.set_tags({"global_batch_size": global_batch})
+    tracker.set_tags({
+        "global_batch_size": global_batch,
+        # Say so when validation metrics come from the test split (tutorial presets only).
+        "rsx.validation": "test" if data.validation_is_test else "validation",
+    })
 
     with backend.scope(), _unknown_identifiers_as_config_errors():
         # The optimizer first: a backend whose tables carry their optimizer (SparseCore) gives
@@ -172,6 +177,9 @@ def train_and_evaluate(
     train = backend.dataset(
         data.train, features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
     )
+    validation = backend.dataset(
+        data.validation, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+    )
     test = backend.dataset(
         data.test, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
     )
@@ -188,7 +196,7 @@ def train_and_evaluate(
         train,
         epochs=trainer.epochs,
         initial_epoch=initial_epoch,
-        validation_data=test,
+        validation_data=validation,
         validation_freq=trainer.validation_freq,
         callbacks=callbacks,
         verbose=trainer.verbose,

@@ -25,7 +25,7 @@ class Written:
     Args:
         folder: the `ml-100k/` or `ml-1m/` folder.
         zip: the zip of that folder (members under `ml-100k/...`).
-        rows: (user_id, movie_id, rating) per ratings line, in file order.
+        rows: (user_id, item_id, rating) per ratings line, in file order.
         titles: movie id -> title.
         ratings_file: the ratings file inside `folder`.
         movies_file: the movies file inside `folder`.

@@ -46,13 +46,13 @@ def test_split_is_the_tutorial_shuffle_of_the_file_rows(ml_100k, prepared_100k):
     assert (prepared_100k.num_train, prepared_100k.num_test) == (480, 120)
     got = _all_rows(prepared_100k)
     np.testing.assert_array_equal(got["user_id"], expected[:, 0])
-    np.testing.assert_array_equal(got["movie_id"], expected[:, 1])
+    np.testing.assert_array_equal(got["item_id"], expected[:, 1])
     np.testing.assert_array_equal(got["rating"], expected[:, 2].astype(np.float32))
 
 
 def test_columns_labels_and_dtypes(prepared_100k):
     for split in (prepared_100k.train, prepared_100k.test):
-        assert split["user_id"].dtype == np.int32 and split["movie_id"].dtype == np.int32
+        assert split["user_id"].dtype == np.int32 and split["item_id"].dtype == np.int32
         assert split["label"].dtype == np.float32 and split["rating"].dtype == np.float32
         np.testing.assert_array_equal(split["label"], (split["rating"] - 1) / 4)
     labels = _all_rows(prepared_100k)["label"]
@@ -62,18 +62,18 @@ def test_columns_labels_and_dtypes(prepared_100k):
 def test_vocabulary_is_largest_id_plus_one_and_titles_are_indexed_by_id(ml_100k, prepared_100k):
     users = max(u for u, _, _ in ml_100k.rows)
     movies = max(m for _, m, _ in ml_100k.rows)
-    assert prepared_100k.vocabulary_sizes == {"user_id": users + 1, "movie_id": movies + 1}
+    assert prepared_100k.vocabulary_sizes == {"user_id": users + 1, "item_id": movies + 1}
     assert len(prepared_100k.titles) == movies + 1
     assert prepared_100k.titles[0] == ""
-    for movie_id in range(1, movies + 1):
-        assert prepared_100k.titles[movie_id] == ml_100k.titles[movie_id]  # latin-1 intact
+    for item_id in range(1, movies + 1):
+        assert prepared_100k.titles[item_id] == ml_100k.titles[item_id]  # latin-1 intact
 
 
 @pytest.mark.parametrize("where", ["folder", "zip"])
 def test_1m_files(ml_1m, where):
     data = load_prepared(_files_config(getattr(ml_1m, where), variant="1m"))
     assert (data.num_train, data.num_test) == (720, 180)
-    assert data.vocabulary_sizes == {"user_id": 51, "movie_id": 36}
+    assert data.vocabulary_sizes == {"user_id": 51, "item_id": 36}
     assert data.titles[35] == ml_1m.titles[35]
     assert sorted(_all_rows(data)["rating"].tolist()) == sorted(float(r) for _, _, r in ml_1m.rows)
 

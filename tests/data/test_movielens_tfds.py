@@ -29,7 +29,7 @@ def _tutorial_split(data_dir, variant, num_train):
     def preprocess(x):
         return {
             "user_id": tf.strings.to_number(x["user_id"], out_type=tf.int32),
-            "movie_id": tf.strings.to_number(x["movie_id"], out_type=tf.int32),
+            "item_id": tf.strings.to_number(x["movie_id"], out_type=tf.int32),
             "label": (x["user_rating"] - 1.0) / 4.0,
         }
 
@@ -45,14 +45,14 @@ def test_tfds_source_reproduces_the_tutorial_split(tfds_data_dir, variant, num_t
     train, test = _tutorial_split(tfds_data_dir, variant, num_train)
     assert data.num_train == num_train
     for mine, theirs in ((data.train, train), (data.test, test)):
-        for column in ("user_id", "movie_id", "label"):
+        for column in ("user_id", "item_id", "label"):
             np.testing.assert_array_equal(mine[column], theirs[column])
         np.testing.assert_array_equal(mine["rating"], theirs["label"] * 4 + 1)
 
 
 def test_tfds_source_vocabularies_and_titles(tfds_data_dir, ml_100k):
     data = load_prepared(_tfds_config(tfds_data_dir))
-    assert data.vocabulary_sizes == {"user_id": 41, "movie_id": 31}
+    assert data.vocabulary_sizes == {"user_id": 41, "item_id": 31}
     assert list(data.titles[1:]) == [ml_100k.titles[m] for m in range(1, 31)]
 
 

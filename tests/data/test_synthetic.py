@@ -19,12 +19,12 @@ def small():
 
 def test_columns_ids_and_vocabularies(small):
     assert (small.num_train, small.num_test) == (24_000, 6_000)
-    assert small.vocabulary_sizes == {"user_id": 201, "movie_id": 101}
+    assert small.vocabulary_sizes == {"user_id": 201, "item_id": 101}
     for split in (small.train, small.test):
-        assert split["user_id"].dtype == np.int32 and split["movie_id"].dtype == np.int32
+        assert split["user_id"].dtype == np.int32 and split["item_id"].dtype == np.int32
         assert split["label"].dtype == np.float32 and split["rating"].dtype == np.float32
         assert split["user_id"].min() >= 1 and split["user_id"].max() <= 200
-        assert split["movie_id"].min() >= 1 and split["movie_id"].max() <= 100
+        assert split["item_id"].min() >= 1 and split["item_id"].max() <= 100
         assert split["label"].min() >= 0 and split["label"].max() <= 1
         np.testing.assert_allclose(split["rating"], 1 + 4 * split["label"], rtol=1e-6)
     assert small.titles[0] == "" and small.titles[17] == "item 17" and len(small.titles) == 101
@@ -34,7 +34,7 @@ def test_the_planted_score_explains_most_of_the_label_variance(small):
     planted = synthetic.planted_preferences(SMALL)
     labels = np.concatenate([small.train["label"], small.test["label"]])
     users = np.concatenate([small.train["user_id"], small.test["user_id"]])
-    items = np.concatenate([small.train["movie_id"], small.test["movie_id"]])
+    items = np.concatenate([small.train["item_id"], small.test["item_id"]])
     residual = labels - planted.expected_label(users, items)
     assert np.var(residual) < 0.1 * np.var(labels)
     assert np.std(residual) == pytest.approx(SMALL.noise, rel=0.15)  # clipping trims a little
@@ -65,10 +65,10 @@ def _als(users, items, labels, num_users, num_items, rank, reg=0.1, sweeps=8):
 
 def test_a_small_factorisation_beats_predicting_the_mean_by_far(small):
     train, test = small.train, small.test
-    predict = _als(train["user_id"], train["movie_id"], train["label"].astype(np.float64),
+    predict = _als(train["user_id"], train["item_id"], train["label"].astype(np.float64),
                    SMALL.num_users + 1, SMALL.num_items + 1, SMALL.rank)
     mean_mse = np.mean((test["label"] - train["label"].mean()) ** 2)
-    model_mse = np.mean((test["label"] - predict(test["user_id"], test["movie_id"])) ** 2)
+    model_mse = np.mean((test["label"] - predict(test["user_id"], test["item_id"])) ** 2)
     assert model_mse < 0.15 * mean_mse, (model_mse, mean_mse)
 
 

@@ -48,11 +48,11 @@ def poison_cache(workdir, feature: str, bad_id: int) -> int:
 def test_ids_outside_the_table(tmp_path, keras_backend):
     # JAX would silently look up NaN rows (id past the end) or wrap a negative id.
     bad = {"tensorflow": 10_000, "jax": -3}[keras_backend]
-    size = poison_cache(tmp_path, "movie_id", bad)
+    size = poison_cache(tmp_path, "item_id", bad)
     result = run_rsx(["model=ranking", BACKENDS[keras_backend], *SMALL_RUN], tmp_path)
     assert result.returncode == 2, explain(result)
     line = error_line(result)
-    assert f"feature 'movie_id' has id {bad} in the test split, outside table 'movie_table' of {size} rows" in line
+    assert f"feature 'item_id' has id {bad} in the test split, outside table 'movie_table' of {size} rows" in line
     assert_failed_with(tmp_path, line)
 
 

@@ -82,10 +82,10 @@ TOP_10 = """
     data = load_prepared(OmegaConf.structured(SyntheticConfig(num_users=200, num_items=100, num_interactions=8000)),
                          cache_root={cache!r})
     towers = retrieval.Towers(model, two_tower.USER_TOWER, two_tower.CANDIDATE_TOWER,
-                              num_movies=info["vocabulary_sizes"]["movie_id"], batch_size=info["global_batch_size"])
+                              num_movies=info["vocabulary_sizes"]["item_id"], batch_size=info["global_batch_size"])
     users = np.array({users!r}, dtype="int32")
-    top = retrieval.recommend(towers, users, k=10, seen_pairs=(data.train["user_id"], data.train["movie_id"]))
-    print(json.dumps({{"top": top.movie_ids.tolist()}}))
+    top = retrieval.recommend(towers, users, k=10, seen_pairs=(data.train["user_id"], data.train["item_id"]))
+    print(json.dumps({{"top": top.item_ids.tolist()}}))
 """
 
 
@@ -98,7 +98,7 @@ def test_two_tower_rebuilds_its_index_and_gives_the_same_top_10(trained):
     logged = json.loads(open(client.download_artifacts(run.info.run_id, "top_10.json", str(workdir))).read())
     assert logged["exclude_seen"] is True
     users = [u["user_id"] for u in logged["users"]]
-    want = [[t["movie_id"] for t in u["top"]] for u in logged["users"]]
+    want = [[t["item_id"] for t in u["top"]] for u in logged["users"]]
     code = TOP_10.format(run_id=run.info.run_id, uri=tracking_uri(workdir), cache=str(workdir / ".rsx_cache"), users=users)
     got = fresh_python(code, "jax", workdir)["top"]
     assert [[m for m in row if m > 0] for row in got] == want

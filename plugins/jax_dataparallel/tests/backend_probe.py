@@ -30,21 +30,21 @@ def train(shard_tables: bool, user_rows: int, movie_rows: int):
     backend = JaxDataParallelBackend(OmegaConf.structured(JaxDataParallelConfig(cpu_devices=2, shard_tables=shard_tables)))
     runtime = backend.setup()
     tables = [TableSpec("user_table", user_rows, 4, OptimizerSpec("adagrad", 1.0)), TableSpec("movie_table", movie_rows, 4)]
-    features = [FeatureSpec("user_id", "user_table"), FeatureSpec("movie_id", "movie_table")]
+    features = [FeatureSpec("user_id", "user_table"), FeatureSpec("item_id", "movie_table")]
     optimizer = backend.optimizer(OptimizerSpec("sgd", 0.0), tables)
     inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in features}
     vectors = backend.embeddings(tables, features, 8)(inputs)
-    output = keras.layers.Dense(1, name="dense")(keras.layers.Concatenate()([vectors["user_id"], vectors["movie_id"]]))
+    output = keras.layers.Dense(1, name="dense")(keras.layers.Concatenate()([vectors["user_id"], vectors["item_id"]]))
     model = keras.Model(inputs, output)
     model.compile(optimizer=optimizer, loss="mse", **backend.compile_options())
     before = {w.path: keras.ops.convert_to_numpy(w) for w in model.trainable_weights}
     rng = np.random.default_rng(0)
     columns = {
         "user_id": rng.integers(1, 8, 40).astype("int32"),
-        "movie_id": rng.integers(1, 5, 40).astype("int32"),
+        "item_id": rng.integers(1, 5, 40).astype("int32"),
         "label": rng.random(40).astype("float32"),
     }
-    data = backend.dataset(columns, ["user_id", "movie_id"], "label", 8, training=True, shuffle=True, seed=1)
+    data = backend.dataset(columns, ["user_id", "item_id"], "label", 8, training=True, shuffle=True, seed=1)
     history = model.fit(data, epochs=2, verbose=0)
     moved = {w.path: bool(not np.allclose(before[w.path], keras.ops.convert_to_numpy(w))) for w in model.trainable_weights}
     return backend, runtime, model, optimizer, history.history["loss"], moved

@@ -15,7 +15,7 @@ class TestRankingConformance(ModelConformance):
 def _data(users=943, movies=1682):
     import numpy as np
 
-    return PreparedData("d", {}, {}, {"user_id": users + 1, "movie_id": movies + 1}, np.array([""]))
+    return PreparedData("d", {}, {}, {"user_id": users + 1, "item_id": movies + 1}, np.array([""]))
 
 
 def test_tables_are_sized_from_the_data_and_carry_their_optimizer():
@@ -26,7 +26,7 @@ def test_tables_are_sized_from_the_data_and_carry_their_optimizer():
     assert {t.embedding_dim for t in tables.values()} == {32}
     assert {t.optimizer.name for t in tables.values()} == {"adam"}
     assert model.optimizer().name == "adagrad"
-    assert [(f.name, f.table) for f in model.features()] == [("user_id", "user_table"), ("movie_id", "movie_table")]
+    assert [(f.name, f.table) for f in model.features()] == [("user_id", "user_table"), ("item_id", "movie_table")]
 
 
 def test_null_table_optimizer_leaves_tables_to_the_dense_optimizer():

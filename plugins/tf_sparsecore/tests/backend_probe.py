@@ -25,8 +25,8 @@ tables = [
 ]
 features = [
     FeatureSpec("user_id", "user_table"),
-    FeatureSpec("movie_id", "movie_table"),
-    FeatureSpec("previous_movie_id", "movie_table"),
+    FeatureSpec("item_id", "movie_table"),
+    FeatureSpec("previous_item_id", "movie_table"),
 ]
 configs = feature_configs(tables, features, 512, dense=OptimizerSpec("adagrad", 0.05), placement="sparsecore",
                           max_ids_per_partition=300, max_unique_ids_per_partition=200)
@@ -47,7 +47,7 @@ report["conversion"] = {
     }
     for name, fc in configs.items()
 }
-report["shared_table_is_one_object"] = configs["movie_id"].table is configs["previous_movie_id"].table
+report["shared_table_is_one_object"] = configs["item_id"].table is configs["previous_item_id"].table
 
 # What keras-rs hands TensorFlow's SparseCore API on a TPU with 2 replicas (runs on CPU too).
 from keras_rs.src.layers.embedding.tensorflow import config_conversion  # noqa: E402
@@ -130,22 +130,22 @@ keras.utils.set_random_seed(0)
 backend = TfSparseCoreBackend(OmegaConf.structured(TfSparseCoreConfig(tpu="off")))
 backend.setup()
 train_tables = [TableSpec("user_table", 11, 4, OptimizerSpec("sgd", 1.0)), TableSpec("movie_table", 7, 4, None)]
-train_features = [FeatureSpec("user_id", "user_table"), FeatureSpec("movie_id", "movie_table")]
+train_features = [FeatureSpec("user_id", "user_table"), FeatureSpec("item_id", "movie_table")]
 with backend.scope():
     optimizer = backend.optimizer(OptimizerSpec("sgd", 0.0), train_tables)
     layer = backend.embeddings(train_tables, train_features, 4)
     inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in train_features}
     vectors = layer(inputs)
-    output = keras.layers.Dense(1, name="dense")(keras.layers.Concatenate()([vectors["user_id"], vectors["movie_id"]]))
+    output = keras.layers.Dense(1, name="dense")(keras.layers.Concatenate()([vectors["user_id"], vectors["item_id"]]))
     model = keras.Model(inputs, output)
     model.compile(optimizer=optimizer, loss="mse", **backend.compile_options())
 columns = {
     "user_id": np.arange(1, 11, dtype="int32"),
-    "movie_id": (np.arange(1, 11) % 7).astype("int32"),
+    "item_id": (np.arange(1, 11) % 7).astype("int32"),
     "label": np.ones(10, "float32"),
 }
-train = backend.dataset(columns, ["user_id", "movie_id"], "label", 4, training=True, shuffle=True, seed=1)
-test = backend.dataset(columns, ["user_id", "movie_id"], "label", 4, training=False, shuffle=False, seed=1)
+train = backend.dataset(columns, ["user_id", "item_id"], "label", 4, training=True, shuffle=True, seed=1)
+test = backend.dataset(columns, ["user_id", "item_id"], "label", 4, training=False, shuffle=False, seed=1)
 before = {w.path: np.array(w) for w in model.trainable_weights}
 history = model.fit(train, epochs=2, verbose=0)
 report["fallback_training"] = {
@@ -156,14 +156,14 @@ report["fallback_training"] = {
     "train_batches": [int(b[1].shape[0]) for b in train],
     "test_batches": [int(b[1].shape[0]) for b in test],
     "steps_run": int(optimizer.iterations),
-    "subset_lookup_shape": list(layer({"movie_id": np.arange(7, dtype="int32")})["movie_id"].shape),
-    "symbolic_subset_shape": list(layer.compute_output_shape({"movie_id": (None,)})["movie_id"]),
+    "subset_lookup_shape": list(layer({"item_id": np.arange(7, dtype="int32")})["item_id"].shape),
+    "symbolic_subset_shape": list(layer.compute_output_shape({"item_id": (None,)})["item_id"]),
     "tables": {k: list(v.shape) for k, v in layer.get_embedding_tables().items()},
 }
 
 # ---------------------------------------------------------------- reshuffled epochs
-rows = {"user_id": np.arange(1000, dtype="int32"), "movie_id": np.zeros(1000, "int32"), "label": np.zeros(1000, "float32")}
-reshuffled = backend.dataset(rows, ["user_id", "movie_id"], "label", 64, training=True, shuffle=True, seed=3)
+rows = {"user_id": np.arange(1000, dtype="int32"), "item_id": np.zeros(1000, "int32"), "label": np.zeros(1000, "float32")}
+reshuffled = backend.dataset(rows, ["user_id", "item_id"], "label", 64, training=True, shuffle=True, seed=3)
 epochs = [np.concatenate([x["user_id"].numpy() for x, _ in reshuffled]) for _ in range(3)]
 report["reshuffled"] = {
     "cardinality": int(reshuffled.cardinality()),
@@ -180,7 +180,7 @@ with tempfile.TemporaryDirectory() as folder:
     path = os.path.join(folder, "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
-sample = {"user_id": np.array([1, 2, 3, 4], "int32"), "movie_id": np.array([4, 5, 6, 1], "int32")}
+sample = {"user_id": np.array([1, 2, 3, 4], "int32"), "item_id": np.array([4, 5, 6, 1], "int32")}
 report["saved_model_predicts_the_same"] = bool(
     np.allclose(model.predict(sample, verbose=0), loaded.predict(sample, verbose=0))
 )

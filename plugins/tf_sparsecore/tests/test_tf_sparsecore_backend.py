@@ -31,7 +31,7 @@ def test_tables_become_table_configs_with_their_own_optimizer(report):
 
 
 def test_a_table_without_optimizer_gets_the_dense_optimizer(report):
-    movie = report["conversion"]["movie_id"]
+    movie = report["conversion"]["item_id"]
     assert (movie["optimizer"], movie["learning_rate"]) == ("Adagrad", 0.05)
     assert movie["output_shape"] == [512, 6]
 
@@ -41,13 +41,13 @@ def test_table_configs_convert_to_sparsecore_tables_with_their_optimizers(report
     assert report["tpu_conversion"]["user_id"] == {
         "table": "user_table", "optimizer": "Adam", "learning_rate": 0.01, "per_replica_output_shape": [256],
     }
-    assert report["tpu_conversion"]["movie_id"]["optimizer"] == "Adagrad"
+    assert report["tpu_conversion"]["item_id"]["optimizer"] == "Adagrad"
     assert report["tpu_conversion_stacking_disabled"] is False
 
 
 def test_features_sharing_a_table_share_one_table_config(report):
     assert report["shared_table_is_one_object"]
-    assert report["conversion"]["previous_movie_id"]["table"] == "movie_table"
+    assert report["conversion"]["previous_item_id"]["table"] == "movie_table"
 
 
 @pytest.mark.parametrize("case", ["auto_resolver_fails", "auto_init_fails"])
@@ -110,7 +110,7 @@ def test_reshuffled_batches_are_static_and_new_every_epoch(report):
 
 def test_lookups_of_any_subset_and_batch_on_the_default_device(report):
     training = report["fallback_training"]
-    assert training["symbolic_shapes"] == {"user_id": [None, 4], "movie_id": [None, 4]}
+    assert training["symbolic_shapes"] == {"user_id": [None, 4], "item_id": [None, 4]}
     assert training["subset_lookup_shape"] == [7, 4]
     assert training["symbolic_subset_shape"] == [None, 4]
     assert training["tables"] == {"movie_table": [7, 4], "user_table": [11, 4]}

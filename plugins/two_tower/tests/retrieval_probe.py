@@ -22,14 +22,14 @@ def columns(rows):
     ratings = rng.integers(1, 6, rows).astype("float32")
     return {
         "user_id": rng.integers(1, USERS + 1, rows).astype("int32"),
-        "movie_id": rng.integers(1, MOVIES + 1, rows).astype("int32"),
+        "item_id": rng.integers(1, MOVIES + 1, rows).astype("int32"),
         "label": (ratings - 1) / 4,
         "rating": ratings,
     }
 
 
 titles = np.array([""] + [f"Movie {i}" for i in range(1, MOVIES + 1)])
-data = PreparedData("probe", columns(200), columns(120), {"user_id": USERS + 1, "movie_id": MOVIES + 1}, titles)
+data = PreparedData("probe", columns(200), columns(120), {"user_id": USERS + 1, "item_id": MOVIES + 1}, titles)
 report = {}
 
 
@@ -60,11 +60,11 @@ report["users_are_table_rows"] = bool(
 
 # The score the model trains on is the dot product of the towers.
 with_layers_plugin, with_layers = built(user_layers=[16, 8], candidate_layers=[8])
-pairs = {"user_id": data.test["user_id"][:9], "movie_id": data.test["movie_id"][:9]}
+pairs = {"user_id": data.test["user_id"][:9], "item_id": data.test["item_id"][:9]}
 score = keras.ops.convert_to_numpy(with_layers.predict(pairs, verbose=0))[:, 0]
 deep = with_layers_plugin._towers(with_layers)
 user_vectors = deep.users(pairs["user_id"])
-candidate_vectors = deep.candidates()[pairs["movie_id"] - 1]
+candidate_vectors = deep.candidates()[pairs["item_id"] - 1]
 report["score_is_tower_dot_product"] = bool(np.allclose(score, np.sum(user_vectors * candidate_vectors, axis=1), atol=1e-5))
 report["tower_width"] = list(user_vectors.shape)
 
@@ -73,8 +73,8 @@ scores = towers.users(np.arange(1, USERS + 1, dtype="int32")) @ towers.candidate
 relevant = np.zeros((USERS + 1, MOVIES + 1), bool)
 seen = np.zeros((USERS + 1, MOVIES + 1), bool)
 keep = data.test["rating"] >= 4
-relevant[data.test["user_id"][keep], data.test["movie_id"][keep]] = True
-seen[data.train["user_id"], data.train["movie_id"]] = True
+relevant[data.test["user_id"][keep], data.test["item_id"][keep]] = True
+seen[data.train["user_id"], data.train["item_id"]] = True
 recalls, ndcgs = [], []
 for user in range(1, USERS + 1):
     wanted = relevant[user, 1:] & ~seen[user, 1:]
@@ -88,8 +88,8 @@ for user in range(1, USERS + 1):
     ndcgs.append(dcg / ideal)
 quality = retrieval_quality(
     towers,
-    relevant_pairs=(data.test["user_id"][keep], data.test["movie_id"][keep]),
-    seen_pairs=(data.train["user_id"], data.train["movie_id"]),
+    relevant_pairs=(data.test["user_id"][keep], data.test["item_id"][keep]),
+    seen_pairs=(data.train["user_id"], data.train["item_id"]),
     k=K,
 )
 report["quality"] = {"recall": quality.recall, "ndcg": quality.ndcg, "users": quality.users}
@@ -97,15 +97,15 @@ report["numpy"] = {"recall": float(np.mean(recalls)), "ndcg": float(np.mean(ndcg
 report["extra"] = plugin.evaluate_extra(model, data)
 
 # Top-k with BruteForceRetrieval, seen items left out, best first.
-top = recommend(towers, np.array([2, 5], dtype="int32"), k=K, seen_pairs=(data.train["user_id"], data.train["movie_id"]))
+top = recommend(towers, np.array([2, 5], dtype="int32"), k=K, seen_pairs=(data.train["user_id"], data.train["item_id"]))
 expected = []
 for user in (2, 5):
     order = [int(m) + 1 for m in np.argsort(-scores[user - 1], kind="stable") if not seen[user, m + 1]][:K]
     expected.append(order)
-report["top_ids"] = top.movie_ids.tolist()
+report["top_ids"] = top.item_ids.tolist()
 report["expected_top_ids"] = expected
 report["top_sorted"] = bool(np.all(np.diff(top.scores, axis=1) <= 0))
-report["top_unseen"] = bool(not any(seen[u, m] for u, row in zip((2, 5), top.movie_ids) for m in row))
+report["top_unseen"] = bool(not any(seen[u, m] for u, row in zip((2, 5), top.item_ids) for m in row))
 text_report = RecommendationReport(top, titles=titles, k=K, exclude_seen=True)
 report["json"] = text_report.as_json()
 report["text"] = text_report.text()

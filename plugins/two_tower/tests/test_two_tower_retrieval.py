@@ -23,7 +23,7 @@ def report():
 
 def test_tables_are_sized_from_the_data_and_trained_by_the_model_optimizer(report):
     assert report["tables"] == [["user_table", 13, 32, None], ["movie_table", 31, 32, None]]
-    assert report["features"] == [["user_id", "user_table"], ["movie_id", "movie_table"]]
+    assert report["features"] == [["user_id", "user_table"], ["item_id", "movie_table"]]
     assert report["optimizer"] == ["adam", 0.01]
 
 
