@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from rsx import stopping
 from rsx.config import register_core_schemas
 from rsx.discovery import Registry, discover, register_plugin_configs
 from rsx.errors import RsxError
@@ -136,6 +137,9 @@ def main() -> None:
     try:
         register_everything(discover())
         hydra.main(version_base="1.3", config_path="pkg://rsx.conf", config_name="config")(task)()
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM (`rsx.stopping`): runs already ended KILLED.
+        print(f"rsx: {stop or 'interrupted'}", file=sys.stderr)
+        sys.exit(stopping.exit_code(stop))
     except Exception as error:
         from rsx.cli_errors import one_line
 

@@ -21,7 +21,6 @@ The worker's stdout and stderr are streamed to the launching side's own streams 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
@@ -37,12 +36,16 @@ from typing import IO, Any, Mapping, Optional, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from rsx import stopping
 from rsx.errors import RsxError
+from rsx.resume import _start_time
 
 log = logging.getLogger("rsx")
 
 JOB_FILE = "rsx_job.yaml"
 RESULT_FILE = "rsx_result.json"
+#: "<pid> <start time>" of the job's running worker, removed when it ended.
+PID_FILE = "rsx_worker.pid"
 LOG_FILE = "train.log"
 
 #: How long a worker may take to stop after Ctrl-C before it is killed.
@@ -173,9 +176,10 @@ def run_in_fresh_process(
     result_file = job_file.parent / RESULT_FILE
     result_file.unlink(missing_ok=True)  # A result left by an earlier attempt is not this one's.
 
-    env = {**os.environ, **environment}
+    env = {**os.environ, **environment, stopping.LAUNCHER_PID_ENV: str(os.getpid())}
     command = [sys.executable, "-m", "rsx.worker", str(job_file)]
     started = time.time()
+    stopping.install()  # SIGTERM/SIGINT to this process stop the worker, never orphan it.
     with open(job_file.parent / LOG_FILE, "ab") as log_file:
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=os.getcwd()
@@ -184,16 +188,24 @@ def run_in_fresh_process(
             _Copier(process.stdout, sys.stdout, log_file, prefix),
             _Copier(process.stderr, sys.stderr, log_file, prefix),
         ]
+        pid_file = job_file.parent / PID_FILE
+        pid_file.write_text(f"{process.pid} {_start_time(process.pid)}\n")
         try:
-            with _sigterm_forwarded(process):
-                code = process.wait()
-        except KeyboardInterrupt:
-            _stop(process)
+            code = process.wait()
+        except BaseException:
+            code = _stop(process)
+            _outcome(cfg, job_file, code, started, context)  # The run ends KILLED, recorded.
             raise
         finally:
+            pid_file.unlink(missing_ok=True)
             for copier in copiers:
                 copier.join()
+    return _outcome(cfg, job_file, code, started, context)
 
+
+def _outcome(cfg: DictConfig, job_file: Path, code: int, started: float, context: Mapping[str, Any] | None) -> JobResult:
+    """The worker's result; written here, its run ended KILLED, when it died without one."""
+    result_file = job_file.parent / RESULT_FILE
     if code < 0:
         code = 128 - code  # Killed by signal N: exit 128 + N, as a shell reports it.
     if result_file.exists():
@@ -210,7 +222,7 @@ def run_in_fresh_process(
         error=f"the worker process died (exit code {code}) without a result; see {job_file.parent / LOG_FILE}",
         exit_code=code or 1,
         context=dict(context or {}),
-        run_id=_end_orphaned_run(cfg, str(Path(output_dir).resolve()), started, code),
+        run_id=_end_orphaned_run(cfg, str(job_file.parent.resolve()), started, code),
     )
     result.save(result_file)
     return result
@@ -260,32 +272,17 @@ def _prefixed(chunk: bytes, prefix: bytes, at_line_start: bool) -> tuple[bytes, 
     return b"\n".join(out), at_line_start
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Lets the worker close its MLflow run as KILLED; kills it if it does not stop."""
+def _stop(process: subprocess.Popen) -> int:
+    """Lets the worker close its MLflow run as KILLED; kills it if it does not stop.
+    Returns its exit code."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # A terminal's Ctrl-C already did; harmless twice.
+        # A terminal's Ctrl-C already did; harmless twice (`rsx.stopping` acts on the first).
+        process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=_STOP_SECONDS)
+        return process.wait(timeout=_STOP_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait()
-
-
-@contextlib.contextmanager
-def _sigterm_forwarded(process: subprocess.Popen):
-    """SIGTERM to this process (a scheduler's stop) stops the worker too, instead of orphaning it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # Only the main thread may handle signals.
-        return
-
-    def forward(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")  # `_stop` then ends the worker.
-
-    previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        return process.wait()
 
 
 def _end_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int) -> Optional[str]:
@@ -356,7 +353,7 @@ def _run_id_of(cfg: DictConfig, output_dir: str, since: float) -> Optional[str]:
 
 class _TolerantStream:
     """Our stdout/stderr, read by the launcher through a pipe. If the launcher dies, writing
-    raises BrokenPipeError; that must not be what ends the job (see `_stop_when_orphaned`)."""
+    raises BrokenPipeError; that must not be what ends the job (`rsx.stopping` does)."""
 
     def __init__(self, stream: IO[str]):
         self._stream = stream
@@ -377,25 +374,6 @@ class _TolerantStream:
         return getattr(self._stream, name)
 
 
-def _stop_when_orphaned(poll_seconds: float = 0.5) -> None:
-    """Ends this worker like Ctrl-C (its run KILLED, resumable) if its launcher dies.
-
-    A launcher killed outright (SIGKILL) cannot stop its worker; without this, the worker
-    would keep training with nobody to read its output or result.
-    """
-    import _thread
-
-    parent = os.getppid()
-    sys.stdout, sys.stderr = _TolerantStream(sys.stdout), _TolerantStream(sys.stderr)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_seconds)
-        _thread.interrupt_main()
-
-    threading.Thread(target=watch, name="rsx-parent-watch", daemon=True).start()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 1:
@@ -404,7 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s", stream=sys.stdout
     )
-    _stop_when_orphaned()
+    # Stop paths that work whatever signal dispositions this process inherited (rsx.stopping).
+    sys.stdout, sys.stderr = _TolerantStream(sys.stdout), _TolerantStream(sys.stderr)
+    stopping.install()
+    stopping.stop_when_launcher_dies()
     cfg, document = load_job_file(argv[0])
     if os.path.isdir(document.get("cwd") or ""):
         os.chdir(document["cwd"])  # Where the job was launched: its data cache and checkpoints.
@@ -434,9 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RsxError as error:
         print(f"rsx: error: {error}", file=sys.stderr)
         return finish(FAILED, error=str(error), code=2)
-    except KeyboardInterrupt:
-        print("rsx: interrupted", file=sys.stderr)
-        return finish(KILLED, error="interrupted", code=130)
+    except KeyboardInterrupt as stop:
+        print(f"rsx: {stop or 'interrupted'}", file=sys.stderr)
+        return finish(KILLED, error=str(stop) or "interrupted", code=stopping.exit_code(stop))
     except Exception as error:
         import traceback
 
