@@ -16,7 +16,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 import rsx
-from rsx import stopping
+from rsx import paths, stopping
 from rsx.discovery import discover
 from rsx.environment import apply_environment
 from rsx.errors import RsxError
@@ -124,7 +124,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
 
         from rsx.data import load_prepared
 
-        data = load_prepared(cfg.data, cache_root=_cache_root(cfg))
+        data = load_prepared(cfg.data, cache_root=paths.cache_root())
         from rsx.engine.training import train_and_evaluate
 
         result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker, resume=resume)
@@ -137,10 +137,6 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     tracker.finish("FINISHED")
     discard(resume.directory)  # The model is in the run now; the checkpoints served their purpose.
     return result.metrics
-
-
-def _cache_root(cfg: DictConfig) -> str:
-    return os.path.join(os.environ.get("RSX_HOME") or os.getcwd(), ".rsx_cache")
 
 
 def _record_failure(tracker: Any, error: BaseException) -> None:

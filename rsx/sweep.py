@@ -9,7 +9,7 @@ any Hydra sweeper and launcher (basic, joblib, submitit, rsx's Optuna sweeper):
   whatever process or machine the launcher runs it.
 - `run_sweep_job`, each job (called by `rsx.app`'s task function), names and tags its run as
   the parent's child, skips itself when an identical config already FINISHED
-  (`tracking.skip_finished`), or trains in a fresh process (`rsx.worker`). A failing job
+  (`tracking.skip_finished`), or trains in a fresh process (`rsx.launch`). A failing job
   marks its own run FAILED and the sweep goes on.
 - `on_multirun_end` reads every job's `rsx_result.json`, prints a one-screen summary, records
   it on the parent (failed jobs, skipped runs, the best job per model) and ends the parent
@@ -37,7 +37,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rsx.errors import ConfigError, RsxError
-from rsx.worker import FAILED, FINISHED, RESULT_FILE, SKIPPED, JobResult, main_metric_of, run_in_fresh_process
+from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult, main_metric_of
+from rsx.launch import run_in_fresh_process
+from rsx.paths import RESULT_FILE
 
 log = logging.getLogger("rsx")
 

@@ -22,7 +22,8 @@ from omegaconf import OmegaConf, open_dict
 from rsx.app import register_everything
 from rsx.discovery import discover
 from rsx.testing.cli import SIGINT_DISPOSITIONS, explain, runs, with_sigint
-from rsx.worker import JOB_FILE, PID_FILE, RESULT_FILE, load_job_file, write_job_file
+from rsx.job_files import load_job_file, write_job_file
+from rsx.paths import JOB_FILE, PID_FILE, RESULT_FILE, JobFiles
 
 
 def test_in_process_run_imports_keras_where_it_was_launched(tmp_path, run_sweep, one_epoch, orchestrator_frameworks):
@@ -145,7 +146,7 @@ def composed():
 
 
 def test_job_file_gives_the_worker_the_same_typed_config(tmp_path, composed):
-    write_job_file(composed, ["model.hidden_units=[32,16]"], str(tmp_path), {"job_num": 3})
+    write_job_file(composed, ["model.hidden_units=[32,16]"], JobFiles.of(tmp_path), {"job_num": 3})
     cfg, document = load_job_file(tmp_path / JOB_FILE)
     assert OmegaConf.to_container(cfg) == OmegaConf.to_container(composed, resolve=True)
     assert cfg.tracking.uri.startswith("sqlite:////"), "resolved where ${hydra:...} is known"
@@ -159,7 +160,7 @@ def test_job_file_gives_the_worker_the_same_typed_config(tmp_path, composed):
 
 
 def test_worker_output_is_prefixed_line_by_line_across_chunks():
-    from rsx.worker import _prefixed
+    from rsx.launch import _prefixed
 
     out, at_start = _prefixed(b"Epoch 1/2\nloss: 0.3", b"[job 3] ", True)
     assert out == b"[job 3] Epoch 1/2\n[job 3] loss: 0.3" and not at_start
