@@ -30,7 +30,7 @@ from typing import IO, Any, Mapping, Optional, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from rsx.errors import ConfigError, RsxError
-from rsx.paths import JobFiles, launch_dir
+from rsx.paths import JobFiles, launch_dir, sweep_lock
 
 FINISHED, FAILED, KILLED, SKIPPED = "FINISHED", "FAILED", "KILLED", "SKIPPED"
 #: Environment variable giving a worker the id of the job its launcher wrote.
@@ -165,8 +165,20 @@ def claim(files: JobFiles) -> IO[str]:
     Raises:
         ConfigError: another live rsx job holds the directory; one line naming it.
     """
-    files.directory.mkdir(parents=True, exist_ok=True)
-    handle = open(files.lock, "a+")
+    return _hold(files.lock, f"the output directory {files.directory} is in use by another rsx job", "hydra.run.dir")
+
+
+def claim_sweep(sweep_dir: str | Path) -> IO[str]:
+    """Takes a sweep directory for this orchestrator, as `claim` does a job's: two live sweeps
+    sharing `hydra.sweep.dir` would attach jobs to each other's parent run and summaries."""
+    return _hold(sweep_lock(sweep_dir), f"the sweep directory {sweep_dir} is in use by another rsx sweep", "hydra.sweep.dir")
+
+
+def _hold(lock: Path, what: str, key: str) -> IO[str]:
+    """An exclusive lock on `lock` (released by the kernel when this process ends, so a killed
+    launch never leaves a stale one), or a ConfigError naming the holder."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -174,9 +186,8 @@ def claim(files: JobFiles) -> IO[str]:
         holder = handle.read().strip() or "?"
         handle.close()
         raise ConfigError(
-            f"the output directory {files.directory} is in use by another rsx job (pid {holder})",
-            "give each run its own directory: drop hydra.run.dir / hydra.sweep.dir, or make it unique "
-            "(e.g. hydra.run.dir=outputs/${now:%Y-%m-%d_%H-%M-%S.%f})",
+            f"{what} (pid {holder})",
+            f"give each launch its own {key} (or drop it: Hydra's default is unique per launch)",
         ) from None
     handle.seek(0)
     handle.truncate()

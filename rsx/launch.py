@@ -100,18 +100,32 @@ def stop_workers(directory: str | Path, seconds: float = _STOP_SECONDS) -> int:
 
     Each gets SIGTERM, ends its run KILLED and writes its result (`rsx.worker`); one still
     running after `seconds` is killed (its launcher, or `rsx.resume`, ends its run KILLED).
-    Returns how many workers were running.
+    The directory is searched until it has had no running worker for a second, so a job that
+    was starting when this began is stopped too. Returns how many workers were running.
     """
-    pids = [pid for path in Path(directory).rglob(PID_FILE) if (pid := running_worker(JobFiles(path.parent))) is not None]
-    for pid in pids:
-        _signal(pid, signal.SIGTERM)
+    stopped: dict[int, JobFiles] = {}
     deadline = time.monotonic() + seconds
-    while any(_exists(pid) for pid in pids) and time.monotonic() < deadline:
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        running = {pid: files for files in map(JobFiles, (p.parent for p in Path(directory).rglob(PID_FILE)))
+                   if (pid := _running(files)) is not None}
+        for pid in running.keys() - stopped.keys():
+            _signal(pid, signal.SIGTERM)
+        stopped.update(running)
+        if running:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            break
         time.sleep(0.2)
-    for pid in pids:
-        if _exists(pid):
+    for files in stopped.values():
+        if (pid := _running(files)) is not None:
             _signal(pid, signal.SIGKILL)
-    return len(pids)
+    return len(stopped)
+
+
+def _running(files: JobFiles) -> Optional[int]:
+    pid = running_worker(files)
+    return pid if pid is not None and _exists(pid) else None
 
 
 def _signal(pid: int, signum: int) -> None:
