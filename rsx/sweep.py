@@ -14,6 +14,11 @@ any Hydra sweeper and launcher (basic, joblib, submitit, rsx's Optuna sweeper):
 - `on_multirun_end` reads every job's `rsx_result.json`, prints a one-screen summary, records
   it on the parent (failed jobs, skipped runs, the best job per model) and ends the parent
   FINISHED when every job finished, FAILED otherwise; the sweep then exits 1.
+- Before any of that, `validate_jobs` checks the sweep's config once (one line, exit 2, no job
+  and no run), and the orchestrator takes the sweep directory (one live sweep per directory).
+- SIGTERM or SIGINT to the orchestrator (`rsx.stopping`) stops every running worker of the
+  sweep (`rsx.launch.stop_workers`: their runs end KILLED), marks the sweep stopped so no
+  further job starts, and ends the parent KILLED with the summary of what ran.
 
 Nothing here imports Keras, TensorFlow or JAX.
 """
