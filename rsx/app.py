@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from rsx import paths, stopping
 from rsx.config import register_core_schemas
 from rsx.discovery import Registry, discover, register_plugin_configs
 from rsx.errors import RsxError
@@ -78,7 +79,7 @@ def _task(cfg: DictConfig) -> float | None:
     """One job; returns its model's main metric (what sweepers such as Optuna minimize).
 
     Every job trains in a fresh process that gets its backend's environment first
-    (`rsx.worker`): each job of a multirun as a child of the sweep's parent run (`rsx.sweep`),
+    (`rsx.launch`): each job of a multirun as a child of the sweep's parent run (`rsx.sweep`),
     and a single run too unless `trainer.isolate=false`, which trains in this process.
     """
     hydra_cfg = HydraConfig.get()
@@ -90,15 +91,18 @@ def _task(cfg: DictConfig) -> float | None:
     output_dir = hydra_cfg.runtime.output_dir
     try:
         if cfg.trainer.isolate:
-            from rsx.worker import run_in_fresh_process
+            from rsx.launch import run_in_fresh_process
 
             result = run_in_fresh_process(cfg, overrides, output_dir)
             if not result.ok:
                 sys.exit(result.exit_code or 1)  # The worker already said why.
             return result.value
         from rsx import job
+        from rsx.job_files import claim
+        from rsx.paths import JobFiles
 
-        metrics = job.run(cfg, overrides=overrides, output_dir=output_dir)
+        with claim(JobFiles.of(output_dir)):
+            metrics = job.run(cfg, overrides=overrides, output_dir=output_dir)
     except RsxError as error:
         print(f"rsx: error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -124,6 +128,10 @@ def main() -> None:
 
     def task(cfg: DictConfig) -> float | None:
         started.append(True)
+        # rsx works from the launch directory whatever directory Hydra chose for the job
+        # (`hydra.job.chdir=true`), so nothing kept between launches moves into each job's
+        # output folder (`rsx.paths`); Hydra returns to its own directory after the job.
+        os.chdir(paths.launch_dir())
         try:
             _check_tracking(cfg)
         except RsxError as error:  # Ends here: Hydra would add "Error executing job ..."
@@ -136,6 +144,9 @@ def main() -> None:
     try:
         register_everything(discover())
         hydra.main(version_base="1.3", config_path="pkg://rsx.conf", config_name="config")(task)()
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM (`rsx.stopping`): runs already ended KILLED.
+        print(f"rsx: {stop or 'interrupted'}", file=sys.stderr)
+        sys.exit(stopping.exit_code(stop))
     except Exception as error:
         from rsx.cli_errors import one_line
 

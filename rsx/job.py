@@ -16,6 +16,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 import rsx
+from rsx import paths, stopping
 from rsx.discovery import discover
 from rsx.environment import apply_environment
 from rsx.errors import RsxError
@@ -82,7 +83,9 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     from rsx.validation import validate
 
     validate(cfg)  # Out-of-range values fail here, in one line, before anything is started.
-    _sigterm_as_interrupt()
+    # SIGTERM (preemption, `kill`, a scheduler's stop) and Ctrl-C end the run KILLED, so a
+    # rerun resumes it; by default Python would die of SIGTERM and leave the run RUNNING.
+    stopping.install()
     registry = discover()
     backend_spec = registry.backend(cfg.backend.name)
     model_spec = registry.model(cfg.model.name)
@@ -121,7 +124,7 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
 
         from rsx.data import load_prepared
 
-        data = load_prepared(cfg.data, cache_root=_cache_root(cfg))
+        data = load_prepared(cfg.data, cache_root=paths.cache_root())
         from rsx.engine.training import train_and_evaluate
 
         result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker, resume=resume)
@@ -134,23 +137,6 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     tracker.finish("FINISHED")
     discard(resume.directory)  # The model is in the run now; the checkpoints served their purpose.
     return result.metrics
-
-
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM (preemption, `kill`, a scheduler's stop) ends the run KILLED, like Ctrl-C, so
-    a rerun resumes it; by default Python would die without a word and leave it RUNNING."""
-    import signal
-    import threading
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
-
-
-def _cache_root(cfg: DictConfig) -> str:
-    return os.path.join(os.environ.get("RSX_HOME") or os.getcwd(), ".rsx_cache")
 
 
 def _record_failure(tracker: Any, error: BaseException) -> None:

@@ -27,6 +27,9 @@ import shutil
 import socket
 from typing import Any, Optional
 
+from rsx import paths
+from rsx.job_files import process_start_time
+
 log = logging.getLogger("rsx")
 
 #: The file that commits a checkpoint: it is replaced atomically after the weights are written.
@@ -75,14 +78,6 @@ class ResumePlan:
         return self.checkpoint.epoch if self.checkpoint else 0
 
 
-def checkpoint_root(trainer_cfg: Any) -> str:
-    """`trainer.checkpoint_dir`, or `<RSX_HOME or the launch directory>/checkpoints`."""
-    configured = trainer_cfg.get("checkpoint_dir")
-    if configured:
-        return os.path.abspath(os.path.expanduser(str(configured)))
-    return os.path.join(os.environ.get("RSX_HOME") or os.getcwd(), "checkpoints")
-
-
 def read_state(directory: str) -> Optional[CheckpointState]:
     """The committed checkpoint in `directory`, or None (none yet, or unreadable)."""
     path = os.path.join(directory, STATE_FILE)
@@ -118,15 +113,7 @@ def discard(directory: Optional[str]) -> None:
 
 def this_process() -> str:
     """"host:pid:start" for the `rsx.process` tag; the start time guards against pid reuse."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def _start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "?"
+    return f"{socket.gethostname()}:{os.getpid()}:{process_start_time(os.getpid())}"
 
 
 def is_alive(process: Optional[str]) -> bool:
@@ -146,7 +133,7 @@ def is_alive(process: Optional[str]) -> bool:
         return False
     except PermissionError:
         pass  # It exists, owned by someone else.
-    return start in ("?", _start_time(pid))
+    return start in ("?", process_start_time(pid))
 
 
 def plan(trainer_cfg: Any, key: str, tracker: Any) -> ResumePlan:
@@ -159,7 +146,7 @@ def plan(trainer_cfg: Any, key: str, tracker: Any) -> ResumePlan:
     """
     if not trainer_cfg.get("checkpoint", True):
         return ResumePlan(key)
-    directory = os.path.join(checkpoint_root(trainer_cfg), key)
+    directory = os.path.join(paths.checkpoint_root(trainer_cfg), key)
     state = read_state(directory)
     if not trainer_cfg.get("resume", True):
         discard(directory)

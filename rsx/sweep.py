@@ -9,11 +9,16 @@ any Hydra sweeper and launcher (basic, joblib, submitit, rsx's Optuna sweeper):
   whatever process or machine the launcher runs it.
 - `run_sweep_job`, each job (called by `rsx.app`'s task function), names and tags its run as
   the parent's child, skips itself when an identical config already FINISHED
-  (`tracking.skip_finished`), or trains in a fresh process (`rsx.worker`). A failing job
+  (`tracking.skip_finished`), or trains in a fresh process (`rsx.launch`). A failing job
   marks its own run FAILED and the sweep goes on.
 - `on_multirun_end` reads every job's `rsx_result.json`, prints a one-screen summary, records
   it on the parent (failed jobs, skipped runs, the best job per model) and ends the parent
   FINISHED when every job finished, FAILED otherwise; the sweep then exits 1.
+- Before any of that, `validate_jobs` checks the sweep's config once (one line, exit 2, no job
+  and no run), and the orchestrator takes the sweep directory (one live sweep per directory).
+- SIGTERM or SIGINT to the orchestrator (`rsx.stopping`) stops every running worker of the
+  sweep (`rsx.launch.stop_workers`: their runs end KILLED), marks the sweep stopped so no
+  further job starts, and ends the parent KILLED with the summary of what ran.
 
 Nothing here imports Keras, TensorFlow or JAX.
 """
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import atexit
 import copy
+import os
+import signal
 import dataclasses
 import json
 import logging
@@ -36,8 +43,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from rsx import stopping
 from rsx.errors import ConfigError, RsxError
-from rsx.worker import FAILED, FINISHED, RESULT_FILE, SKIPPED, JobResult, main_metric_of, run_in_fresh_process
+from rsx.job_files import claim_sweep
+from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult, main_metric_of
+from rsx.launch import run_in_fresh_process, stop_workers
+from rsx.paths import RESULT_FILE
 
 log = logging.getLogger("rsx")
 
@@ -72,6 +83,8 @@ class SweepInfo:
         started: when the sweep started (seconds since the epoch).
         run_id: the MLflow parent run; None when tracking is disabled.
         overrides: the sweep's command-line overrides.
+        stopped: the signal that stopped the sweep (e.g. "SIGTERM"); jobs not yet started
+            then end KILLED without starting.
     """
 
     id: str
@@ -80,9 +93,13 @@ class SweepInfo:
     started: float
     run_id: Optional[str] = None
     overrides: list[str] = dataclasses.field(default_factory=list)
+    stopped: Optional[str] = None
 
     def save(self) -> None:
-        Path(self.dir, SWEEP_FILE).write_text(json.dumps(dataclasses.asdict(self), indent=2))
+        path = Path(self.dir, SWEEP_FILE)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2))
+        os.replace(tmp, path)  # Jobs never read half a file.
 
     @classmethod
     def load(cls, sweep_dir: str | Path) -> Optional["SweepInfo"]:
@@ -119,6 +136,54 @@ def job_name(overrides: Sequence[str], swept: Iterable[str]) -> str:
     """The job's values of the swept keys, e.g. "backend=jax_dataparallel model=two_tower"."""
     swept = set(swept)
     return " ".join(o.input_line for o in _parse(overrides) if o.get_key_element() in swept)
+
+
+# --------------------------------------------------------------------------- checking a sweep
+
+
+#: The sweeper whose jobs are known before the first one starts: each swept value is checked.
+_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def validate_jobs(config: DictConfig) -> None:
+    """Checks a sweep's config before any job or run exists; raises one `RsxError`.
+
+    The sweep's fixed config is checked as a single run's is (`rsx.validation`, and the
+    backend's own checks). With Hydra's basic sweeper, every value a swept key takes is
+    checked too, each composed into the fixed config (`trainer.epochs=-1,5` fails on -1 here,
+    not in its job); other sweepers (Optuna) choose values as they go, and each job checks its
+    own. Costs one composition per swept value, no framework import.
+    """
+    from hydra import compose
+
+    from rsx.cli_errors import one_line
+
+    overrides = _parse(config.hydra.overrides.task)
+    fixed = [o.input_line for o in overrides if not o.is_sweep_override()]
+    candidates: list[list[str]] = [fixed]
+    if OmegaConf.select(config, "hydra.sweeper._target_") == _BASIC_SWEEPER:
+        for override in (o for o in overrides if o.is_sweep_override()):
+            key = override.get_key_element()
+            candidates += [[*fixed, f"{key}={value}"] for value in override.sweep_string_iterator()]
+    for job_overrides in candidates:
+        try:
+            _validate(compose(config.hydra.job.config_name, overrides=job_overrides))
+        except RsxError:
+            raise
+        except Exception as error:  # Composition: e.g. an unknown group option among the swept values.
+            line = one_line(error, job_overrides, composing=True)
+            if line is None:
+                raise
+            message, _, fix = line.partition(" -> ")
+            raise ConfigError(message, fix or None) from error
+
+
+def _validate(cfg: DictConfig) -> None:
+    from rsx.discovery import discover
+    from rsx.validation import validate
+
+    validate(cfg)
+    discover().backend(cfg.backend.name).environment(cfg.backend)  # The backend's own checks.
 
 
 # --------------------------------------------------------------------------- one job
@@ -161,6 +226,10 @@ def run_sweep_job(cfg: DictConfig) -> Optional[float]:
         "output_dir": output_dir,
     }
     cfg = _as_child(cfg, sweep, num, overrides, name)
+    if sweep is not None and sweep.stopped:
+        result = JobResult(KILLED, error=f"the sweep was stopped ({sweep.stopped}) before this job started", context=context)
+        result.save(Path(output_dir) / RESULT_FILE)
+        return None
 
     try:
         earlier = _finished_run(cfg) if cfg.tracking.enabled and cfg.tracking.skip_finished else None
@@ -276,6 +345,8 @@ class SweepCallback(Callback):
     def __init__(self) -> None:
         self.sweep: Optional[SweepInfo] = None
         self.tracker: Any = None
+        self.experiment = ""
+        self._lock: Any = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Hydra turns an exception raised here into a warning and carries on; a sweep whose
@@ -297,10 +368,16 @@ class SweepCallback(Callback):
                 "trainer.isolate=false cannot be used in a multirun: every job needs a fresh process for its backend",
                 "drop trainer.isolate=false, or run a single job without -m",
             )
+        validate_jobs(config)  # Once, here: a config error starts no job and no run.
         sweep_dir = Path(config.hydra.sweep.dir).resolve()
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = claim_sweep(sweep_dir)  # Held until this process ends.
         overrides = list(config.hydra.overrides.task)
         self.sweep = SweepInfo(id=uuid.uuid4().hex, dir=str(sweep_dir), swept=swept, started=time.time(), overrides=overrides)
+        self.experiment = config.tracking.experiment
+        # SIGTERM (a scheduler's stop) or SIGINT first stops every worker (their runs end
+        # KILLED), then ends the sweep: summary, parent run KILLED (`_stopped_early`).
+        stopping.install(on_stop=self._stop_jobs)
+        atexit.register(self._stopped_early)
         if config.tracking.enabled:
             from rsx.job import make_tracker
 
@@ -317,37 +394,42 @@ class SweepCallback(Callback):
                 },
             )
             self.tracker.log_text("\n".join(overrides) + "\n", "overrides.txt")
-            atexit.register(self._stopped_early)
         self.sweep.save()
         log.info("rsx sweep in %s%s", sweep_dir, f", MLflow parent run {self.sweep.run_id}" if self.sweep.run_id else "")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.sweep is None:
             return
+        atexit.unregister(self._stopped_early)
         results = collect_results(self.sweep)
+        failed = [r for r in results if not r.ok]
+        incomplete = failed or not results  # A sweep in which no job got as far as a result failed too.
+        self._end(results, FAILED if incomplete else FINISHED)
+        if incomplete:
+            raise SystemExit(1)  # Not an Exception: Hydra would swallow that into a warning.
+
+    def _end(self, results: Sequence[JobResult], status: str, note: str = "") -> None:
+        """Writes and prints the summary, records it on the parent run and ends that `status`."""
         tracking = ""
         if self.sweep.run_id:
-            tracking = f"parent run {self.sweep.run_id} in experiment '{config.tracking.experiment}' at {_uri(self.tracker)}"
-        summary = format_summary(self.sweep, results, tracking)
+            tracking = f"parent run {self.sweep.run_id} in experiment '{self.experiment}' at {_uri(self.tracker)}"
+        summary = format_summary(self.sweep, results, tracking) + (f"\n  {note}" if note else "")
         Path(self.sweep.dir, SUMMARY_FILE + ".txt").write_text(summary + "\n")
         Path(self.sweep.dir, SUMMARY_FILE + ".json").write_text(
             json.dumps([dataclasses.asdict(r) for r in results], indent=2, default=str)
         )
-        failed = [r for r in results if not r.ok]
-        incomplete = failed or not results  # A sweep in which no job got as far as a result failed too.
         if self.tracker is not None:
             try:
+                if note:
+                    self.tracker.set_tags({"rsx.sweep_error": note})
                 self._record(results, summary)
             except Exception as error:  # The summary is printed whether or not MLflow took it.
                 log.warning("rsx: could not record the sweep summary on the parent run: %s", error)
             finally:
-                self.tracker.finish(FAILED if incomplete else FINISHED)
-                atexit.unregister(self._stopped_early)
+                self.tracker.finish(status)
         print("\n" + summary, flush=True)
         if self.sweep.run_id:
             print(f"  compare: python -m rsx.compare --run {self.sweep.run_id}", flush=True)
-        if incomplete:
-            raise SystemExit(1)  # Not an Exception: Hydra would swallow that into a warning.
 
     def _record(self, results: Sequence[JobResult], summary: str) -> None:
         failed = [r for r in results if not r.ok]
@@ -378,13 +460,26 @@ class SweepCallback(Callback):
         self.tracker.log_text(summary + "\n", SUMMARY_FILE + ".txt")
         self.tracker.log_dict([dataclasses.asdict(r) for r in results], SUMMARY_FILE + ".json")
 
+    def _stop_jobs(self, signum: int) -> None:
+        """On SIGTERM/SIGINT (`rsx.stopping`): no new job starts, every running worker stops."""
+        name = signal.Signals(signum).name
+        print(f"rsx: {name}: stopping the sweep's jobs (their runs end KILLED, resumable)", file=sys.stderr, flush=True)
+        self.sweep.stopped = name
+        self.sweep.save()
+        stop_workers(self.sweep.dir)
+
     def _stopped_early(self) -> None:
-        """At exit, when the sweep never reached its end (Ctrl-C, a crashed sweeper)."""
+        """At exit, when the sweep never reached its end: stopped by a signal (the parent ends
+        KILLED, like its jobs) or a crashed sweeper (FAILED). The summary still comes."""
+        signum = stopping.requested()
+        if signum is not None:
+            status, note = KILLED, f"the sweep was stopped ({signal.Signals(signum).name}) before all its jobs ended"
+        else:
+            status, note = FAILED, "the sweep stopped before all its jobs ended"
         try:
-            self.tracker.set_tags({"rsx.sweep_error": "the sweep stopped before all its jobs ended"})
-            self.tracker.finish(FAILED)
-        except Exception:
-            pass
+            self._end(collect_results(self.sweep), status, note)
+        except Exception as error:
+            log.warning("rsx: could not end the sweep cleanly: %s", error)
 
 
 def _sweep_name(config: DictConfig, overrides: Sequence[str], sweep_dir: Path) -> str:

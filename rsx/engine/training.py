@@ -16,7 +16,7 @@ import numpy as np
 
 from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
 from rsx.data.prepared import PreparedData
-from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss
+from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss
 from rsx.engine.checkpoints import EpochCheckpoint, restore
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
@@ -190,8 +190,9 @@ def train_and_evaluate(
     callbacks = [non_finite, EpochMetrics(tracker, examples_per_epoch=data.num_train)]
     if resume is not None and resume.directory:
         callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
-    if (kill := KillAt.from_environment()) is not None:
-        callbacks.append(kill)
+    from rsx.testing.faults import fault_callbacks
+
+    callbacks += fault_callbacks()  # Tests only: none unless an RSX_FAULT_* variable is set.
     model.fit(
         train,
         epochs=trainer.epochs,

@@ -30,10 +30,12 @@ def run_rsx(
     timeout: float = 300,
     env: dict[str, str] | None = None,
     module: str = "rsx",
+    sigint: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Runs `python -m rsx <overrides>` in `workdir`; MLflow goes to `workdir/mlflow.db`.
 
-    Hydra's outputs and rsx's data cache stay inside `workdir` too.
+    Hydra's outputs and rsx's data cache stay inside `workdir` too. `sigint` sets the SIGINT
+    disposition rsx starts with (see `SIGINT_DISPOSITIONS`); None inherits the caller's.
     """
     workdir = Path(workdir)
     full_env = {**os.environ, "RSX_HOME": str(workdir), **(env or {})}
@@ -45,7 +47,26 @@ def run_rsx(
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=with_sigint(sigint),
     )
+
+
+#: How rsx may find SIGINT when it starts: as from a terminal ("foreground"), or as a shell
+#: starts a background command (`python -m rsx ... &` from a script, cron, `nohup`...):
+#: ignored, and inherited so by every child.
+SIGINT_DISPOSITIONS = ("foreground", "background")
+
+
+def with_sigint(sigint: str | None):
+    """A `preexec_fn` that starts the child with SIGINT as `sigint` says (None: inherited)."""
+    import signal
+
+    if sigint is None:
+        return None
+    if sigint not in SIGINT_DISPOSITIONS:
+        raise ValueError(f"sigint must be one of {SIGINT_DISPOSITIONS}, not {sigint!r}")
+    action = signal.SIG_IGN if sigint == "background" else signal.SIG_DFL
+    return lambda: signal.signal(signal.SIGINT, action)
 
 
 def tracking_uri(workdir: Path) -> str:

@@ -44,12 +44,12 @@ finally:
 '''
 
 
-def _run_sweep(overrides, workdir: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def _run_sweep(overrides, workdir: Path, timeout: float = 600, sigint: str | None = None) -> subprocess.CompletedProcess:
     """Runs `python -m rsx <overrides>` through the probe in `workdir` (MLflow in workdir/mlflow.db
-    unless the overrides name another tracking.uri)."""
+    unless the overrides name another tracking.uri); `sigint` as `rsx.testing.cli.run_rsx`."""
     workdir = Path(workdir)
     (workdir / f"{PROBE}.py").write_text(_PROBE_SOURCE)
-    return run_rsx(list(overrides), workdir, timeout=timeout, module=PROBE)
+    return run_rsx(list(overrides), workdir, timeout=timeout, module=PROBE, sigint=sigint)
 
 
 def _orchestrator_frameworks(workdir: Path) -> list[str]:

@@ -14,7 +14,8 @@ from rsx.sweep import (
     PARENT_TAG, SKIPPED_RUNS_TAG, SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
     job_name, swept_keys,
 )
-from rsx.worker import FAILED, FINISHED, KILLED, RESULT_FILE, SKIPPED, JobResult
+from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult
+from rsx.paths import RESULT_FILE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,0 +1,112 @@
+"""A sweep's orchestrator stopped by SIGTERM (what `scancel` and most schedulers send) or SIGINT.
+
+Every running worker stops with its run KILLED (resumable), no new job starts, the parent run
+ends KILLED with the summary printed and recorded, the sweep exits 128 + the signal, and no
+process is left behind (the joblib launcher's loky processes included). It holds whether the
+signal reaches the orchestrator alone or its whole process group, and when the sweep was
+started with SIGINT ignored (a background command of a script). While the sweep runs, a
+second sweep given the same `hydra.sweep.dir` is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rsx.paths import RESULT_FILE
+from rsx.testing.cli import explain, run_rsx, runs, with_sigint
+
+SMALL = ("data=synthetic", "data.num_users=200", "data.num_items=100", "data.num_interactions=8000",
+         "trainer.batch_size=64", "trainer.verbose=2")
+LAUNCHERS = {"basic": (), "joblib": ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")}
+SWEEP_DIR = "multirun/shared"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "launcher, stop, to_group",
+    # SIGTERM to the orchestrator alone; Ctrl-C's SIGINT to the whole process group.
+    [("basic", "TERM", False), ("joblib", "INT", True)],
+)
+def test_a_stopped_sweep_ends_its_runs_killed_and_leaves_no_process(tmp_path, launcher, stop, to_group):
+    env = {**os.environ, "RSX_HOME": str(tmp_path)}
+    env.pop("KERAS_BACKEND", None)
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "rsx", "-m", *LAUNCHERS[launcher], *SMALL, f"hydra.sweep.dir={SWEEP_DIR}",
+         "trainer.epochs=1000", "trainer.seed=1,2,3"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=with_sigint("background"), start_new_session=True,
+    )
+    signum = getattr(signal, f"SIG{stop}")
+    try:
+        deadline = time.monotonic() + 240
+        for line in sweep.stdout:
+            if "Epoch 1/" in line or time.monotonic() > deadline:  # A job's run is training.
+                break
+        assert sweep.poll() is None, "the sweep must still be training"
+        processes = _descendants(sweep.pid)
+
+        second = run_rsx(["-m", *SMALL, f"hydra.sweep.dir={SWEEP_DIR}", "trainer.epochs=1", "trainer.seed=7,8"],
+                         tmp_path, timeout=120)
+        assert second.returncode == 2, explain(second)
+        assert second.stderr.strip().splitlines() == [
+            l for l in second.stderr.strip().splitlines() if "is in use by another rsx sweep" in l
+        ], explain(second)
+
+        os.killpg(sweep.pid, signum) if to_group else sweep.send_signal(signum)
+        out = sweep.stdout.read()
+        code = sweep.wait(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+        sweep.stdout.close()
+    assert code == 128 + signum, out[-3000:]
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [p for p in processes if _alive(p)], "no process is left behind"
+
+    all_runs = runs(tmp_path)
+    (parent,) = [r for r in all_runs if r.data.tags.get("rsx.role") == "sweep"]
+    children = [r for r in all_runs if r.data.tags.get("rsx.role") != "sweep"]
+    assert parent.info.status == "KILLED"
+    assert children and {r.info.status for r in children} == {"KILLED"}, "resumable, none left RUNNING"
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    assert f"stopped (SIG{stop})" in parent.data.tags["rsx.sweep_error"]
+    results = [json.loads(p.read_text()) for p in (tmp_path / SWEEP_DIR).rglob(RESULT_FILE)]
+    assert results and {r["status"] for r in results} == {"KILLED"}
+    killed = len(results)
+    assert f"rsx sweep: {killed} jobs: 0 finished, 0 failed, 0 skipped, {killed} killed" in out, out[-3000:]
+    assert "sweep_summary.txt" in {p.name for p in (tmp_path / SWEEP_DIR).iterdir()}
