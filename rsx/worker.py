@@ -48,7 +48,7 @@ LOG_FILE = "train.log"
 #: How long a worker may take to stop after Ctrl-C before it is killed.
 _STOP_SECONDS = 30
 
-FINISHED, FAILED, KILLED, SKIPPED = "FINISHED", "FAILED", "KILLED", "SKIPPED"
+from rsx.tracking.vocabulary import FAILED, FINISHED, KILLED, SKIPPED  # noqa: E402  (re-exported)
 
 
 @dataclasses.dataclass
@@ -81,7 +81,9 @@ class JobResult:
 
     def save(self, path: Path) -> None:
         tmp = Path(f"{path}.tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2, default=_jsonable))
+        from rsx.json_values import dumps
+
+        tmp.write_text(dumps(dataclasses.asdict(self), indent=2, default=_jsonable))
         os.replace(tmp, path)  # Readers never see half a file.
 
     @classmethod
@@ -94,12 +96,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def main_metric_of(model_name: str, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
-    """The model's main metric name and its value in `metrics` (None when unknown/absent)."""
+def main_metric_of(model: Any, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
+    """The main metric's name for the job's `model` config (or a bare model name: the
+    defaults of its config) and its finite value in `metrics` (None when unknown/absent)."""
     from rsx.discovery import discover
 
+    config = None if isinstance(model, str) else model
     try:
-        name = discover().model(model_name).main_metric
+        name = discover().model(model if config is None else config.name).main_metric_for(config)
     except RsxError:
         return None, None
     value = metrics.get(name)
@@ -203,7 +207,7 @@ def run_in_fresh_process(
         return result
     # The worker died without a word (SIGKILL, out of memory, a crashed interpreter). Its run
     # ends KILLED, not FAILED: no error was reported, and a rerun resumes it (`rsx.resume`).
-    name, _ = main_metric_of(cfg.model.name, {})
+    name, _ = main_metric_of(cfg.model, {})
     result = JobResult(
         status=KILLED,
         main_metric=name,
@@ -293,21 +297,10 @@ def _end_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int)
     if not cfg.tracking.enabled:
         return None
     try:
-        from rsx.tracking import MlflowTracker
+        from rsx.tracking import end_orphaned_run
 
-        tracker = MlflowTracker(cfg.tracking.uri, cfg.tracking.experiment)
-        found = tracker.client.search_runs(
-            [tracker.experiment_id],
-            filter_string=f"tags.output_dir = '{output_dir}' and attributes.start_time >= {int(since * 1000)}",
-            max_results=1,
-        )
-        if not found:
-            return None
-        tracker.run_id = found[0].info.run_id
-        if found[0].info.status == "RUNNING":
-            tracker.set_tags({"failure": f"the worker process died (exit code {code})"})
-            tracker.finish(KILLED)
-        return tracker.run_id
+        reason = f"the worker process died (exit code {code})"
+        return end_orphaned_run(cfg.tracking.uri, cfg.tracking.experiment, output_dir, since, KILLED, reason)
     except Exception as error:  # Recording the death must not hide it.
         log.warning("rsx: could not end the dead worker's MLflow run: %s", error)
         return None
@@ -338,20 +331,10 @@ def _run_id_of(cfg: DictConfig, output_dir: str, since: float) -> Optional[str]:
     """The MLflow run this worker just recorded (tagged with its output directory)."""
     if not cfg.tracking.enabled:
         return None
-    try:
-        import mlflow
+    from rsx.tracking import find_job_run
 
-        client = mlflow.MlflowClient(tracking_uri=cfg.tracking.uri)
-        experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-        found = client.search_runs(
-            [experiment.experiment_id],
-            filter_string=f"tags.output_dir = '{output_dir}' and attributes.start_time >= {int(since * 1000)}",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        return found[0].info.run_id if found else None
-    except Exception:  # The run id is a convenience for summaries, never worth a failure.
-        return None
+    run = find_job_run(cfg.tracking.uri, cfg.tracking.experiment, output_dir, since)
+    return run.run_id if run else None
 
 
 class _TolerantStream:
@@ -416,17 +399,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rsx import job
 
     def finish(status: str, metrics: Mapping[str, float] | None = None, error: str | None = None, code: int = 0) -> int:
-        name, value = main_metric_of(cfg.model.name, metrics or {})
+        from rsx.tracking import where_line
+
+        name, value = main_metric_of(cfg.model, metrics or {})
+        run_id = _run_id_of(cfg, output_dir, started)
         JobResult(
             status=status,
             metrics=dict(metrics or {}),
             main_metric=name,
             value=value,
-            run_id=_run_id_of(cfg, output_dir, started),
+            run_id=run_id,
             error=error,
             exit_code=code,
             context=context,
         ).save(result_file)
+        print(where_line(cfg.tracking.uri, cfg.tracking.experiment, run_id, status), flush=True)
         return code
 
     try:

@@ -10,8 +10,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from rsx.compare import Comparison, RunRow, format_table, from_sweep, table_rows, write
-from rsx.sweep import (
-    PARENT_TAG, SKIPPED_RUNS_TAG, SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
+from rsx.tracking import RunStore
+from rsx.tracking.vocabulary import PARENT_TAG, SKIPPED_RUNS_TAG
+from rsx.sweep import ( SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
     job_name, swept_keys,
 )
 from rsx.worker import FAILED, FINISHED, KILLED, RESULT_FILE, SKIPPED, JobResult
@@ -98,7 +99,7 @@ def test_skip_lookup_finds_only_a_finished_run_of_the_same_config(tmp_path):
     assert _finished_run(cfg) is None
     done = client.create_run(experiment, tags={"rsx.job_key": job_key(cfg)})
     client.set_terminated(done.info.run_id, "FINISHED")
-    assert _finished_run(cfg).info.run_id == done.info.run_id
+    assert _finished_run(cfg).run_id == done.info.run_id
 
 
 def _row(run_id, model, backend, keras, value, speed, epochs=2, **extra):
@@ -158,7 +159,7 @@ def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
     client.log_metric(child.info.run_id, "examples_per_second", 200.0, step=3)
     client.set_terminated(child.info.run_id, "FINISHED")
 
-    comparison = from_sweep(client, parent.info.run_id)
+    comparison = from_sweep(RunStore(f"sqlite:///{tmp_path}/mlflow.db"), parent.info.run_id)
     by_name = {r.name: r for r in comparison.runs}
     assert set(by_name) == {"old", "new"}
     assert by_name["old"].skipped and by_name["old"].value == 0.25
