@@ -8,7 +8,8 @@ Logged as the run's model "model", so what MLflow users expect works:
 and the run shows it in the UI's Models column, and `mlflow.register_model` takes it. The
 model folder holds MLflow's files (MLmodel, requirements) and, under `artifacts/`, the
 `model.keras` and `rsx_model.json` that `rsx.serving` reads (the lean path, no MLflow model
-loading). Why a hand-written wrapper rather than the `mlflow.keras` flavour: that one infers
+loading). The wrapper is logged as code (`model_code.py`), not as a pickled object. Why a
+hand-written wrapper rather than the `mlflow.keras` flavour: that one infers
 pip requirements by re-importing the model in a subprocess (tens of seconds per run) and
 knows nothing of the models' dict inputs; here the requirements are explicit and the
 signature comes from the example predictions the job already made.
@@ -34,14 +35,15 @@ class KerasRecommender(mlflow.pyfunc.PythonModel):
     Keras is imported on load, on the backend KERAS_BACKEND names (default TensorFlow).
     """
 
-    def load_context(self, context: Any) -> None:
+    def load_context(self, context):
         from rsx.serving import describe, load_folder
 
         folder = os.path.dirname(context.artifacts["model"])
         self.info = describe(folder)
         self.model = load_folder(folder)
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    # No type hints on predict: MLflow would try to derive a schema from them.
+    def predict(self, context, model_input, params=None):
         import numpy as np
 
         inputs = {}
@@ -90,7 +92,7 @@ def log_pyfunc(uri: str, run_id: str, folder: str, info: Mapping[str, Any], exam
             name=MODEL_NAME,
             flavor=mlflow.pyfunc,
             run_id=run_id,
-            python_model=KerasRecommender(),
+            python_model=os.path.join(os.path.dirname(__file__), "model_code.py"),
             artifacts={"model": os.path.join(folder, MODEL_FILE), "info": os.path.join(folder, INFO_FILE)},
             pip_requirements=requirements(info),
             signature=signature,
@@ -104,10 +106,21 @@ def _fluent_context(uri: str, experiment_id: str) -> Iterator[None]:
     from mlflow.tracking import fluent
     from mlflow.tracking._tracking_service import utils
 
+    import warnings
+
     previous_uri, previous_experiment = utils._tracking_uri, fluent._active_experiment_id
+    progress = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
     mlflow.set_tracking_uri(uri)
     fluent._active_experiment_id = experiment_id
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # No progress bars in the run's log.
     try:
-        yield
+        with warnings.catch_warnings():
+            # "no input example" / "no type hints": the signature is given explicitly.
+            warnings.simplefilter("ignore", UserWarning)
+            yield
     finally:
         utils._tracking_uri, fluent._active_experiment_id = previous_uri, previous_experiment
+        if progress is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = progress

@@ -68,10 +68,10 @@ def open_client(uri: str) -> "MlflowClient":
     """
     import mlflow
 
-    client = mlflow.MlflowClient(tracking_uri=uri)
     try:
-        with store_lock(uri), _fail_fast():
-            # The first call creates the store (tables, migrations); do it under the lock.
+        with store_lock(uri), _fail_fast(), _quotable_artifact_root(uri):
+            # Creating the client opens the store (tables, migrations); do it under the lock.
+            client = mlflow.MlflowClient(tracking_uri=uri)
             client.search_experiments(max_results=1)
     except RsxError:
         raise
@@ -87,6 +87,34 @@ def open_client(uri: str) -> "MlflowClient":
             "start the server or fix tracking.uri, or set tracking.enabled=false",
         ) from error
     return client
+
+
+#: MLflow reads the default artifact root of a store it creates from this variable, else "./mlruns".
+_ARTIFACT_ROOT_VARIABLE = "_MLFLOW_SERVER_ARTIFACT_ROOT"
+
+
+@contextlib.contextmanager
+def _quotable_artifact_root(uri: str) -> Iterator[None]:
+    """While a new SQLite store is created: its default artifact root as a file URI.
+
+    MLflow inserts the store's "Default" experiment with hand-built SQL (repr() of the
+    artifact location, `./mlruns` resolved in the launch directory), which a quote, a
+    backslash or a colon in that path breaks ("near 'brien': syntax error"). The same folder
+    written as a percent-encoded `file://` URI has none of them; later experiments (rsx's own)
+    are inserted safely either way.
+    """
+    path = sqlite_path(uri)
+    fresh = path is not None and (not os.path.exists(path) or os.path.getsize(path) == 0)
+    if not fresh or os.environ.get(_ARTIFACT_ROOT_VARIABLE):
+        yield
+        return
+    from pathlib import Path
+
+    os.environ[_ARTIFACT_ROOT_VARIABLE] = Path(os.getcwd(), "mlruns").as_uri()
+    try:
+        yield
+    finally:
+        os.environ.pop(_ARTIFACT_ROOT_VARIABLE, None)
 
 
 def experiment_id(client: "MlflowClient", name: str, create: bool = True) -> Optional[str]:
