@@ -10,7 +10,9 @@ tag values) and compare everything else in Python. A launch directory such as
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from rsx.tracking.store import TrackingError, experiment_id, open_client
@@ -56,8 +58,13 @@ class RunRecord:
         return cls(
             run_id=info.run_id, name=info.run_name or "", status=info.status, experiment_id=info.experiment_id,
             start_time=info.start_time, end_time=info.end_time,
-            tags=dict(data.tags), metrics=dict(data.metrics), params=dict(data.params),
+            tags=dict(data.tags), metrics={k: _restored(v) for k, v in data.metrics.items()}, params=dict(data.params),
         )
+
+
+def _restored(value: float) -> float:
+    """MLflow stores +-inf as +-sys.float_info.max; give it back as the infinity it was."""
+    return math.copysign(math.inf, value) if abs(value) >= sys.float_info.max else value
 
 
 def literal(value: str) -> str:
@@ -128,7 +135,7 @@ class RunStore:
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         """(step, value) of every logged value of `key`, by step."""
-        return sorted((m.step, m.value) for m in self.client.get_metric_history(run_id, key))
+        return sorted((m.step, _restored(m.value)) for m in self.client.get_metric_history(run_id, key))
 
     # ------------------------------------------------------------------ rsx's questions
 
