@@ -236,6 +236,7 @@ class OptunaSearch:
         best = study.best_trial
         results = {
             "name": "optuna",
+            "study": study.study_name,
             "direction": study.direction.name.lower(),
             "best_trial": best.number,
             "best_value": best.value,
