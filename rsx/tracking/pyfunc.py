@@ -80,7 +80,9 @@ def log_pyfunc(uri: str, run_id: str, folder: str, info: Mapping[str, Any], exam
 
     from rsx.serving import INFO_FILE, MODEL_FILE
 
-    frame = pd.DataFrame({k: np.asarray(v) for k, v in example.items()})
+    # Ids as int64 in the signature: what pandas makes of Python ints (the wrapper casts to int32).
+    frame = pd.DataFrame({k: np.asarray(v).astype("int64") if np.asarray(v).dtype.kind in "iu" else np.asarray(v)
+                          for k, v in example.items()})
     if predictions is None:  # A model whose outputs are not one score per row: inputs only.
         signature = infer_signature(frame)
     else:
