@@ -51,3 +51,58 @@ def test_a_tag_key_mlflow_refuses_is_named_before_any_run(tmp_path, mode, key):
     if (tmp_path / "mlflow.db").exists():
         client = mlflow.MlflowClient(tracking_uri(tmp_path))
         assert all(client.search_runs([e.experiment_id]) == [] for e in client.search_experiments())
+
+
+#: A launch directory with every character that breaks a naively quoted MLflow filter string.
+ODD_FOLDER = "o'brien \"q\" back\\slash 50%"
+
+_DIE_AFTER_RUN_START = """
+import os, signal
+import rsx.tracking
+
+_start = rsx.tracking.MlflowTracker.start
+
+def start(self, *args, **kwargs):
+    run_id = _start(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # Dies like an out-of-memory kill: no word, no cleanup.
+
+rsx.tracking.MlflowTracker.start = start
+"""
+
+
+def _result(workdir):
+    import json
+
+    (path,) = workdir.rglob("rsx_result.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_a_run_launched_from_a_folder_with_quotes_is_found_again(tmp_path):
+    from rsx.testing.cli import runs
+
+    workdir = tmp_path / ODD_FOLDER
+    workdir.mkdir()
+    result = run_rsx(["model=ranking", *SMALL_RUN, "trainer.epochs=1", "+tracking.tags.note=\"it's 50% \\o/\""], workdir)
+    assert result.returncode == 0, explain(result)
+    (run,) = runs(workdir)
+    assert run.info.status == "FINISHED" and ODD_FOLDER in run.data.tags["output_dir"]
+    assert run.data.tags["note"] == "it's 50% \\o/"
+    assert _result(workdir)["run_id"] == run.info.run_id
+    assert result.stdout.strip().splitlines()[-1].startswith(f"rsx: MLflow run {run.info.run_id} FINISHED")
+
+
+def test_a_dead_workers_run_in_a_folder_with_quotes_ends_killed(tmp_path, monkeypatch):
+    from rsx.testing.cli import runs
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_DIE_AFTER_RUN_START)
+    monkeypatch.setenv("PYTHONPATH", str(hooks))  # run_rsx passes our environment on.
+    workdir = tmp_path / ODD_FOLDER
+    workdir.mkdir()
+    result = run_rsx(["model=ranking", *SMALL_RUN], workdir, timeout=180)
+    assert result.returncode == 128 + 9, explain(result)
+    (run,) = runs(workdir)
+    assert run.info.status == "KILLED", "the launcher found the dead worker's run and ended it"
+    assert _result(workdir)["run_id"] == run.info.run_id
