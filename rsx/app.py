@@ -106,7 +106,7 @@ def _task(cfg: DictConfig) -> float | None:
     except RsxError as error:
         print(f"rsx: error: {error}", file=sys.stderr)
         sys.exit(2)
-    main_metric = metrics.get(discover().model(cfg.model.name).main_metric)
+    main_metric = metrics.get(discover().model(cfg.model.name).main_metric_for(cfg.model))
     log.info("final metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     return main_metric
 
@@ -168,9 +168,9 @@ def _check_tracking(cfg: DictConfig) -> None:
     if not cfg.tracking.enabled or HydraConfig.get().mode != RunMode.RUN:
         return
     if discover().backend(cfg.backend.name).process_index(cfg.backend) == 0:
-        from rsx.tracking import connect
+        from rsx.job import make_tracker
 
-        connect(cfg.tracking.uri, cfg.tracking.experiment)
+        make_tracker(cfg)  # Tag keys, the store (created safely), the experiment (not deleted).
 
 
 def _restore_full_error(wanted: bool) -> None:

@@ -10,8 +10,9 @@ of each model's main metric and of every run's throughput) and `comparison.html`
 and the figure in one self-contained page). For a sweep they are also logged to its parent
 run under `comparison/`.
 
-- main metric: the model's `ModelSpec.main_metric` (ranking: test_rmse, lower is better;
-  two_tower: test_recall_at_10, higher is better), final value.
+- main metric: the one the run recorded as its own (`rsx.main_metric`: ranking: test_rmse,
+  lower is better; two_tower: test_recall_at_<top_k>, higher is better), final value; "-"
+  (null in the JSON, no bar in the figure) when it is missing or not a finite number.
 - examples/s: median training throughput over the epochs after the first (the first one
   includes tracing and compilation); the first epoch's when a run has only one.
 - wall time: from the run's start to its end in MLflow (data, build, compile, fit, evaluate).
@@ -29,14 +30,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from rsx.errors import RsxError
+from rsx.tracking import vocabulary as tag
+
+if TYPE_CHECKING:
+    from rsx.tracking import RunRecord, RunStore
 
 #: Metrics drawn as learning curves, per epoch.
 CURVES = ("loss", "val_loss")
@@ -92,7 +98,9 @@ class Comparison:
     created: float = dataclasses.field(default_factory=time.time)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
+        from rsx.json_values import dumps
+
+        return dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> "Comparison":
@@ -116,40 +124,44 @@ def _model_spec(model: str) -> tuple[str, bool]:
         spec = discover().model(model)
     except RsxError:
         return "test_loss", False
-    return spec.main_metric, spec.greater_is_better
+    return spec.main_metric_for(None), spec.greater_is_better
 
 
-def _throughput(history: Sequence[Any]) -> Optional[float]:
-    values = [m.value for m in sorted(history, key=lambda m: m.step)]
+def _finite(value: Optional[float]) -> Optional[float]:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _throughput(history: Sequence[tuple[int, float]]) -> Optional[float]:
+    values = [value for _, value in history if math.isfinite(value)]
     if not values:
         return None
     return float(statistics.median(values[1:] if len(values) > 1 else values))
 
 
-def row_of(client: Any, run: Any, skipped: bool = False) -> RunRow:
+def row_of(store: "RunStore", run: "RunRecord", skipped: bool = False) -> RunRow:
     """Reads one MLflow run into a `RunRow` (metric histories included)."""
-    tags, metrics, info = run.data.tags, run.data.metrics, run.info
-    model = tags.get("model", "?")
-    metric, greater = _model_spec(model)
+    tags, metrics = run.tags, run.metrics
+    model = tags.get(tag.MODEL_TAG, "?")
+    default_metric, greater = _model_spec(model)
+    metric = tags.get(tag.MAIN_METRIC_TAG) or default_metric  # Runs before the tag existed.
     curves = {}
     for key in CURVES:
         if key in metrics:
-            history = client.get_metric_history(info.run_id, key)
-            curves[key] = [[m.step, m.value] for m in sorted(history, key=lambda m: m.step)]
+            curves[key] = [[step, value] for step, value in store.metric_history(run.run_id, key) if math.isfinite(value)]
     throughput = None
     if "examples_per_second" in metrics:
-        throughput = _throughput(client.get_metric_history(info.run_id, "examples_per_second"))
-    wall = (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+        throughput = _throughput(store.metric_history(run.run_id, "examples_per_second"))
+    wall = (run.end_time - run.start_time) / 1000 if run.end_time and run.start_time else None
     return RunRow(
-        run_id=info.run_id,
-        name=info.run_name or info.run_id[:8],
-        status=info.status,
-        backend=tags.get("backend", "?"),
-        keras_backend=tags.get("keras_backend", "?"),
+        run_id=run.run_id,
+        name=run.name or run.run_id[:8],
+        status=run.status,
+        backend=tags.get(tag.BACKEND_TAG, "?"),
+        keras_backend=tags.get(tag.KERAS_BACKEND_TAG, "?"),
         model=model,
-        dataset=tags.get("dataset", "?"),
+        dataset=tags.get(tag.DATASET_TAG, "?"),
         main_metric=metric,
-        value=metrics.get(metric),
+        value=_finite(metrics.get(metric)),
         greater_is_better=greater,
         examples_per_second=throughput,
         wall_seconds=wall,
@@ -169,68 +181,40 @@ def _distinct_names(rows: list[RunRow]) -> list[RunRow]:
     return rows
 
 
-def _client(uri: str):
-    import mlflow
-
-    return mlflow.MlflowClient(tracking_uri=uri)
-
-
-def _experiment_id(client: Any, name: str) -> str:
-    found = client.get_experiment_by_name(name)
+def _experiment_id(store: "RunStore", name: str) -> str:
+    found = store.experiment_id(name)
     if found is None:
         raise RsxError(f"no MLflow experiment '{name}' at this tracking URI", "check --experiment and --tracking-uri")
-    return found.experiment_id
+    return found
 
 
-def latest_sweep(client: Any, experiment: str) -> str:
+def latest_sweep(store: "RunStore", experiment: str) -> str:
     """The id of the most recent sweep parent run in `experiment`."""
-    from rsx.sweep import ROLE_TAG
-
-    found = client.search_runs(
-        [_experiment_id(client, experiment)],
-        filter_string=f"tags.`{ROLE_TAG}` = 'sweep'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not found:
+    found = store.latest_sweep(_experiment_id(store, experiment))
+    if found is None:
         raise RsxError(f"no sweep in experiment '{experiment}'", "run one with `python -m rsx -m ...`, or pass --run or --experiment")
-    return found[0].info.run_id
+    return found.run_id
 
 
-def from_sweep(client: Any, parent_id: str) -> Comparison:
+def from_sweep(store: "RunStore", parent_id: str) -> Comparison:
     """The children of a sweep's parent run, plus the earlier runs its skipped jobs reused."""
-    from rsx.sweep import PARENT_TAG, SKIPPED_RUNS_TAG, SWEEP_DIR_TAG
-
-    try:
-        parent = client.get_run(parent_id)
-    except Exception as error:
-        raise RsxError(f"no MLflow run '{parent_id}' ({type(error).__name__})", "check --run and --tracking-uri") from error
-    children = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=f"tags.`{PARENT_TAG}` = '{parent_id}'",
-        order_by=["attributes.start_time ASC"],
-        max_results=5000,
-    )
-    rows = [row_of(client, run) for run in children]
+    parent = store.get(parent_id)
+    rows = [row_of(store, run) for run in store.children(parent)]
     seen = {r.run_id for r in rows}
-    for run_id in filter(None, parent.data.tags.get(SKIPPED_RUNS_TAG, "").split(",")):
+    for run_id in filter(None, parent.tags.get(tag.SKIPPED_RUNS_TAG, "").split(",")):
         if run_id not in seen:
-            rows.append(row_of(client, client.get_run(run_id), skipped=True))
+            rows.append(row_of(store, store.get(run_id), skipped=True))
     return Comparison(
-        title=parent.info.run_name or f"sweep {parent_id[:8]}",
-        source={"kind": "sweep", "run_id": parent_id, "sweep_dir": parent.data.tags.get(SWEEP_DIR_TAG)},
+        title=parent.name or f"sweep {parent_id[:8]}",
+        source={"kind": "sweep", "run_id": parent_id, "sweep_dir": parent.tags.get(tag.SWEEP_DIR_TAG)},
         runs=_distinct_names(rows),
     )
 
 
-def from_experiment(client: Any, experiment: str) -> Comparison:
+def from_experiment(store: "RunStore", experiment: str) -> Comparison:
     """Every run of an experiment except sweep parents."""
-    from rsx.sweep import ROLE_TAG
-
-    runs = client.search_runs(
-        [_experiment_id(client, experiment)], order_by=["attributes.start_time ASC"], max_results=5000
-    )
-    rows = [row_of(client, run) for run in runs if run.data.tags.get(ROLE_TAG) != "sweep"]
+    runs = store.experiment_runs(_experiment_id(store, experiment))
+    rows = [row_of(store, run) for run in runs if run.tags.get(tag.ROLE_TAG) != tag.SWEEP_ROLE]
     return Comparison(
         title=f"experiment {experiment}", source={"kind": "experiment", "experiment": experiment},
         runs=_distinct_names(rows),
@@ -316,15 +300,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-log", action="store_true", help="do not log the report to the sweep's parent run")
     args = parser.parse_args(argv)
 
-    from rsx.tracking import redact
+    from rsx.tracking import RunStore, redact
 
     uri = args.tracking_uri or _default_uri()
     try:
-        client = _client(uri)
+        store = RunStore(uri)
         if args.all_runs:
-            comparison = from_experiment(client, args.experiment)
+            comparison = from_experiment(store, args.experiment)
         else:
-            comparison = from_sweep(client, args.run or latest_sweep(client, args.experiment))
+            comparison = from_sweep(store, args.run or latest_sweep(store, args.experiment))
         if not comparison.runs:
             raise RsxError(f"{comparison.title}: no runs to compare", "pick another sweep or experiment")
         comparison.source["tracking_uri"] = redact(uri)
@@ -337,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parent = comparison.source.get("run_id")
     if parent and not args.no_log:
         for path in paths.values():
-            client.log_artifact(parent, str(path), ARTIFACT_FOLDER)
+            store.log_artifact(parent, str(path), ARTIFACT_FOLDER)
         print(f"  logged to run {parent} under {ARTIFACT_FOLDER}/")
     return 0
 

@@ -293,6 +293,9 @@ class ModelSpec:
         implementation: "module:Class" of the `ModelPlugin`, imported after the environment.
         description: one line shown in plugin listings and `--help`.
         main_metric: the final metric that ranks runs of this model (sweeps, Optuna, reports).
+            It may name fields of the model's config in braces when the metric's name
+            depends on them: "test_recall_at_{top_k}" is test_recall_at_5 for model.top_k=5.
+            Read it through `main_metric_for(config)`.
         greater_is_better: whether a larger `main_metric` is better.
     """
 
@@ -302,6 +305,32 @@ class ModelSpec:
     description: str = ""
     main_metric: str = "test_loss"
     greater_is_better: bool = False
+
+    def main_metric_for(self, config: Any = None) -> str:
+        """The main metric's name for one model config (a dataclass instance or a DictConfig;
+        None = the config dataclass's defaults), with `main_metric`'s {fields} filled in.
+
+        Raises `PluginError` when the template names a field the config lacks.
+        """
+        import string
+
+        fields = [name for _, name, _, _ in string.Formatter().parse(self.main_metric) if name]
+        if not fields:
+            return self.main_metric
+        if config is None:
+            config = self.config()
+        values = {}
+        for name in fields:
+            try:
+                values[name] = config[name] if isinstance(config, Mapping) else getattr(config, name)
+            except (KeyError, AttributeError):
+                from rsx.errors import PluginError
+
+                raise PluginError(
+                    f"model '{self.name}': main_metric '{self.main_metric}' names '{name}', which its config lacks",
+                    "name a field of the model's config, or give a fixed metric name",
+                ) from None
+        return self.main_metric.format(**values)
 
     def load(self) -> type[ModelPlugin]:
         return _load_object(self.implementation)

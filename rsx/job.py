@@ -63,10 +63,11 @@ def job_key(cfg: DictConfig) -> str:
 def make_tracker(cfg: DictConfig, process_index: int = 0):
     """The job's tracker; a `NullTracker` when tracking is off or on processes other than 0
     of a multi-process job (one job, one MLflow run)."""
-    from rsx.tracking import NullTracker, connect
+    from rsx.tracking import NullTracker, check_tag_keys, connect
 
     if not cfg.tracking.enabled or process_index != 0:
         return NullTracker()
+    check_tag_keys(cfg.tracking.get("tags") or {})  # Before the store is even opened.
     return connect(cfg.tracking.uri, cfg.tracking.experiment)
 
 
@@ -93,7 +94,8 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
 
     tracker = make_tracker(cfg, backend_spec.process_index(cfg.backend))
     # A rerun of a job that was killed continues its MLflow run and its last checkpoint.
-    from rsx.resume import PROCESS_TAG, discard, plan, this_process
+    from rsx.resume import discard, plan, this_process
+    from rsx.tracking import vocabulary as tag
 
     key = job_key(cfg)
     resume = plan(cfg.trainer, key, tracker)
@@ -103,14 +105,15 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
         run_name(cfg),
         run_id=resume.run_id,
         tags={
-            PROCESS_TAG: this_process(),
-            "backend": cfg.backend.name,
-            "model": cfg.model.name,
-            "dataset": cfg.data.name,
-            "rsx_version": rsx.__version__,
-            "rsx.job_key": key,
-            **({"git_commit": commit} if (commit := git_commit()) else {}),
-            **({"output_dir": output_dir} if output_dir else {}),
+            tag.PROCESS_TAG: this_process(),
+            tag.BACKEND_TAG: cfg.backend.name,
+            tag.MODEL_TAG: cfg.model.name,
+            tag.DATASET_TAG: cfg.data.name,
+            tag.VERSION_TAG: rsx.__version__,
+            tag.JOB_KEY_TAG: key,
+            tag.MAIN_METRIC_TAG: model_spec.main_metric_for(cfg.model),
+            **({tag.GIT_COMMIT_TAG: commit} if (commit := git_commit()) else {}),
+            **({tag.OUTPUT_DIR_TAG: output_dir} if output_dir else {}),
             **dict(cfg.tracking.get("tags") or {}),
         },
     )
@@ -129,19 +132,21 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
 
         result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker, resume=resume)
     except KeyboardInterrupt:
-        tracker.finish("KILLED")
+        tracker.finish(tag.KILLED)
         raise
     except BaseException as error:
         _record_failure(tracker, error)
         raise
-    tracker.finish("FINISHED")
+    tracker.finish(tag.FINISHED)
     discard(resume.directory)  # The model is in the run now; the checkpoints served their purpose.
     return result.metrics
 
 
 def _record_failure(tracker: Any, error: BaseException) -> None:
+    from rsx.tracking.vocabulary import FAILED, FAILURE_TAG
+
     try:
-        tracker.set_tags({"failure": str(error)[:2000]})
+        tracker.set_tags({FAILURE_TAG: str(error)[:2000]})
         tracker.log_text("".join(traceback.format_exception(error)), "traceback.txt")
     finally:
-        tracker.finish("FAILED")
+        tracker.finish(FAILED)

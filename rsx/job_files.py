@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from rsx.errors import ConfigError, RsxError
 from rsx.paths import JobFiles, launch_dir, sweep_lock
 
-FINISHED, FAILED, KILLED, SKIPPED = "FINISHED", "FAILED", "KILLED", "SKIPPED"
+from rsx.tracking.vocabulary import FAILED, FINISHED, KILLED, SKIPPED  # noqa: F401  (re-exported)
 #: Environment variable giving a worker the id of the job its launcher wrote.
 JOB_ID_ENV = "RSX_JOB_ID"
 
@@ -67,7 +67,9 @@ class JobResult:
 
     def save(self, path: Path) -> None:
         tmp = Path(f"{path}.tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2, default=_jsonable))
+        from rsx.json_values import dumps
+
+        tmp.write_text(dumps(dataclasses.asdict(self), indent=2, default=_jsonable))
         os.replace(tmp, path)  # Readers never see half a file.
 
     @classmethod
@@ -80,12 +82,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def main_metric_of(model_name: str, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
-    """The model's main metric name and its value in `metrics` (None when unknown/absent)."""
+def main_metric_of(model: Any, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
+    """The main metric's name for the job's `model` config (or a bare model name: the
+    defaults of its config) and its finite value in `metrics` (None when unknown/absent)."""
     from rsx.discovery import discover
 
+    config = None if isinstance(model, str) else model
     try:
-        name = discover().model(model_name).main_metric
+        name = discover().model(model if config is None else config.name).main_metric_for(config)
     except RsxError:
         return None, None
     value = metrics.get(name)

@@ -161,7 +161,7 @@ def _outcome(cfg: DictConfig, files: JobFiles, code: int, started: float, contex
         return result
     # The worker died without a word (SIGKILL, out of memory, a crashed interpreter). Its run
     # ends KILLED, not FAILED: no error was reported, and a rerun resumes it (`rsx.resume`).
-    name, _ = main_metric_of(cfg.model.name, {})
+    name, _ = main_metric_of(cfg.model, {})
     result = JobResult(
         status=KILLED,
         main_metric=name,
@@ -236,21 +236,10 @@ def _end_orphaned_run(cfg: DictConfig, output_dir: str, since: float, code: int)
     if not cfg.tracking.enabled:
         return None
     try:
-        from rsx.tracking import MlflowTracker
+        from rsx.tracking import end_orphaned_run
 
-        tracker = MlflowTracker(cfg.tracking.uri, cfg.tracking.experiment)
-        found = tracker.client.search_runs(
-            [tracker.experiment_id],
-            filter_string=f"tags.output_dir = '{output_dir}' and attributes.start_time >= {int(since * 1000)}",
-            max_results=1,
-        )
-        if not found:
-            return None
-        tracker.run_id = found[0].info.run_id
-        if found[0].info.status == "RUNNING":
-            tracker.set_tags({"failure": f"the worker process died (exit code {code})"})
-            tracker.finish(KILLED)
-        return tracker.run_id
+        reason = f"the worker process died (exit code {code})"
+        return end_orphaned_run(cfg.tracking.uri, cfg.tracking.experiment, output_dir, since, KILLED, reason)
     except Exception as error:  # Recording the death must not hide it.
         log.warning("rsx: could not end the dead worker's MLflow run: %s", error)
         return None

@@ -29,15 +29,12 @@ from typing import Any, Optional
 
 from rsx import paths
 from rsx.job_files import process_start_time
+from rsx.tracking.vocabulary import PROCESS_TAG, RESUMABLE, RUNNING  # noqa: F401  (PROCESS_TAG re-exported)
 
 log = logging.getLogger("rsx")
 
 #: The file that commits a checkpoint: it is replaced atomically after the weights are written.
 STATE_FILE = "state.json"
-#: Tag naming the process that runs a job ("host:pid:start-time"), to tell a live job from a crash.
-PROCESS_TAG = "rsx.process"
-#: Run statuses a rerun continues.
-RESUMABLE = ("RUNNING", "KILLED")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +139,7 @@ def plan(trainer_cfg: Any, key: str, tracker: Any) -> ResumePlan:
     Args:
         trainer_cfg: the `trainer` config (`checkpoint`, `checkpoint_dir`, `resume`).
         key: the job's key.
-        tracker: the job's tracker, not yet started; `run_id` None means tracking is off.
+        tracker: the job's `rsx.tracking.Tracker`, not yet started.
     """
     if not trainer_cfg.get("checkpoint", True):
         return ResumePlan(key)
@@ -156,17 +153,17 @@ def plan(trainer_cfg: Any, key: str, tracker: Any) -> ResumePlan:
     if isinstance(tracker, NullTracker):  # Tracking off: the checkpoint alone says where we were.
         return ResumePlan(key, directory=directory, checkpoint=state)
 
-    for run in tracker.find_runs({"rsx.job_key": key}, statuses=RESUMABLE):
-        if run.info.status == "RUNNING" and is_alive(run.data.tags.get(PROCESS_TAG)):
+    for run in tracker.job_runs(key, statuses=RESUMABLE):
+        if run.status == RUNNING and is_alive(run.tags.get(PROCESS_TAG)):
             log.warning(
                 "rsx: run %s of this same job is still running (%s); starting a separate run "
                 "without checkpoints",
-                run.info.run_id, run.data.tags.get(PROCESS_TAG),
+                run.run_id, run.tags.get(PROCESS_TAG),
             )
             return ResumePlan(key)
-        ours = state if state is not None and state.run_id == run.info.run_id else None
+        ours = state if state is not None and state.run_id == run.run_id else None
         if state is not None and ours is None:
             discard(directory)
-        return ResumePlan(key, directory=directory, run_id=run.info.run_id, checkpoint=ours)
+        return ResumePlan(key, directory=directory, run_id=run.run_id, checkpoint=ours)
     discard(directory)  # Left by a run that FAILED, FINISHED or is gone: not ours to continue.
     return ResumePlan(key, directory=directory)

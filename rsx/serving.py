@@ -7,8 +7,9 @@ model = load_model("<run id>")                      # MLflow at $MLFLOW_TRACKING
 model.predict({"user_id": np.array([1, 2]), "item_id": np.array([10, 20])})
 ```
 
-The run's `model/model.keras` is downloaded and read by Keras after the classes it needs are
-registered: rsx's own (tables, routed optimizer) and those of the model and backend plugins
+This is the lean path: the run's model folder is downloaded and its `model.keras` read by
+Keras after the classes it needs are registered (the same folder is an MLflow pyfunc model,
+`mlflow.pyfunc.load_model("runs:/<run id>/model")`, see `rsx.tracking.pyfunc`): rsx's own (tables, routed optimizer) and those of the model and backend plugins
 that trained it (named in `model/rsx_model.json`). Importing this module imports no Keras;
 `load_model` does, so set KERAS_BACKEND first if you want a particular one.
 """
@@ -37,12 +38,10 @@ def default_tracking_uri() -> str:
 
 def download(run_id: str, tracking_uri: Optional[str] = None, dst: Optional[str] = None) -> str:
     """Downloads a run's `model/` folder; returns the local folder."""
-    import mlflow
+    from rsx.tracking import RunStore
 
     try:
-        return mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=ARTIFACT_DIR, tracking_uri=tracking_uri or default_tracking_uri(), dst_path=dst
-        )
+        return RunStore(tracking_uri or default_tracking_uri()).download(run_id, ARTIFACT_DIR, dst)
     except Exception as error:
         raise RsxError(
             f"run {run_id} has no logged model ({type(error).__name__}: {' '.join(str(error).split())[:200]})",
@@ -50,9 +49,15 @@ def download(run_id: str, tracking_uri: Optional[str] = None, dst: Optional[str]
         ) from error
 
 
+def _files(folder: str) -> str:
+    """Where the rsx files are: under `artifacts/` in an MLflow model folder, else at the top."""
+    inner = os.path.join(folder, "artifacts")
+    return inner if os.path.exists(os.path.join(inner, INFO_FILE)) else folder
+
+
 def describe(folder: str) -> dict[str, Any]:
     """`rsx_model.json` of a downloaded model folder."""
-    with open(os.path.join(folder, INFO_FILE)) as f:
+    with open(os.path.join(_files(folder), INFO_FILE)) as f:
         return json.load(f)
 
 
@@ -84,7 +89,7 @@ def load_folder(folder: str, compile: bool = False):
     register_classes(info)
     import keras
 
-    return keras.saving.load_model(os.path.join(folder, MODEL_FILE), compile=compile)
+    return keras.saving.load_model(os.path.join(_files(folder), MODEL_FILE), compile=compile)
 
 
 def load_model(run_id: str, tracking_uri: Optional[str] = None, compile: bool = False):

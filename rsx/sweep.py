@@ -49,21 +49,23 @@ from rsx.job_files import claim_sweep
 from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult, main_metric_of
 from rsx.launch import run_in_fresh_process, stop_workers
 from rsx.paths import RESULT_FILE
+from rsx.json_values import dumps as json_dumps
+from rsx.tracking.vocabulary import (
+    FAILED_JOBS_TAG,
+    JOB_NUM_TAG,
+    OVERRIDES_TAG,
+    PARENT_TAG,
+    ROLE_TAG,
+    SKIPPED_RUNS_TAG,
+    SWEEP_DIR_TAG,
+    SWEEP_ERROR_TAG,
+    SWEEP_ROLE,
+)
 
 log = logging.getLogger("rsx")
 
 SWEEP_FILE = "rsx_sweep.json"
 SUMMARY_FILE = "sweep_summary"
-
-#: Child-run tags (the parent tag is MLflow's own, which its UI nests by).
-PARENT_TAG = "mlflow.parentRunId"
-SWEEP_DIR_TAG = "rsx.sweep_dir"
-JOB_NUM_TAG = "rsx.job_num"
-OVERRIDES_TAG = "rsx.overrides"
-#: Parent-run tags.
-ROLE_TAG = "rsx.role"
-SKIPPED_RUNS_TAG = "rsx.skipped_runs"
-FAILED_JOBS_TAG = "rsx.failed_jobs"
 
 #: Keys a sweep may not vary: every job must record into the parent's experiment.
 _FIXED_PER_SWEEP = ("tracking.uri", "tracking.experiment", "tracking.enabled", "trainer.isolate")
@@ -191,16 +193,10 @@ def _validate(cfg: DictConfig) -> None:
 
 def _finished_run(cfg: DictConfig):
     """An earlier FINISHED run of the same config (`rsx.job_key`) in the experiment, if any."""
-    from rsx.job import job_key, make_tracker
+    from rsx.job import job_key
+    from rsx.tracking import finished_job
 
-    tracker = make_tracker(cfg)
-    found = tracker.client.search_runs(
-        [tracker.experiment_id],
-        filter_string=f"tags.`rsx.job_key` = '{job_key(cfg)}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return found[0] if found else None
+    return finished_job(cfg.tracking.uri, cfg.tracking.experiment, job_key(cfg))
 
 
 def run_sweep_job(cfg: DictConfig) -> Optional[float]:
@@ -234,11 +230,11 @@ def run_sweep_job(cfg: DictConfig) -> Optional[float]:
     try:
         earlier = _finished_run(cfg) if cfg.tracking.enabled and cfg.tracking.skip_finished else None
         if earlier is not None:
-            metrics = dict(earlier.data.metrics)
-            metric, value = main_metric_of(cfg.model.name, metrics)
-            result = JobResult(SKIPPED, metrics, metric, value, run_id=earlier.info.run_id, context=context)
+            metrics = dict(earlier.metrics)
+            metric, value = main_metric_of(cfg.model, metrics)
+            result = JobResult(SKIPPED, metrics, metric, value, run_id=earlier.run_id, context=context)
             result.save(Path(output_dir) / RESULT_FILE)
-            log.info("job %d: an identical job already FINISHED (run %s): skipped", num, earlier.info.run_id)
+            log.info("job %d: an identical job already FINISHED (run %s): skipped", num, earlier.run_id)
             return value
         result = run_in_fresh_process(cfg, overrides, output_dir, context, prefix=f"[job {num}] ")
     except Exception as error:  # Unusable before it started (unknown backend, MLflow down...).
@@ -385,7 +381,7 @@ class SweepCallback(Callback):
             self.sweep.run_id = self.tracker.start(
                 _sweep_name(config, overrides, sweep_dir),
                 tags={
-                    ROLE_TAG: "sweep",
+                    ROLE_TAG: SWEEP_ROLE,
                     SWEEP_DIR_TAG: str(sweep_dir),
                     OVERRIDES_TAG: " ".join(overrides),
                     "rsx.sweeper": str(OmegaConf.select(config, "hydra.sweeper._target_")),
@@ -403,8 +399,18 @@ class SweepCallback(Callback):
         atexit.unregister(self._stopped_early)
         results = collect_results(self.sweep)
         failed = [r for r in results if not r.ok]
-        incomplete = failed or not results  # A sweep in which no job got as far as a result failed too.
+        # A sweep whose jobs finished without their main metric ranked nothing (an Optuna
+        # search told every trial FAILED): it failed too, as did one where no job got a result.
+        no_objective = sorted({r.main_metric or "?" for r in results if r.ok and r.value is None})
+        no_objective = no_objective if results and all(r.value is None for r in results if r.ok) else []
+        incomplete = failed or not results or no_objective
         self._end(results, FAILED if incomplete else FINISHED)
+        if no_objective:
+            print(
+                f"rsx: error: no job of this sweep logged its main metric ({', '.join(no_objective)}) -> "
+                "check the runs' metrics: the model's config must name a metric it logs (ModelSpec.main_metric)",
+                file=sys.stderr, flush=True,
+            )
         if incomplete:
             raise SystemExit(1)  # Not an Exception: Hydra would swallow that into a warning.
 
@@ -416,12 +422,12 @@ class SweepCallback(Callback):
         summary = format_summary(self.sweep, results, tracking) + (f"\n  {note}" if note else "")
         Path(self.sweep.dir, SUMMARY_FILE + ".txt").write_text(summary + "\n")
         Path(self.sweep.dir, SUMMARY_FILE + ".json").write_text(
-            json.dumps([dataclasses.asdict(r) for r in results], indent=2, default=str)
+            json_dumps([dataclasses.asdict(r) for r in results], indent=2, default=str)
         )
         if self.tracker is not None:
             try:
                 if note:
-                    self.tracker.set_tags({"rsx.sweep_error": note})
+                    self.tracker.set_tags({SWEEP_ERROR_TAG: note})
                 self._record(results, summary)
             except Exception as error:  # The summary is printed whether or not MLflow took it.
                 log.warning("rsx: could not record the sweep summary on the parent run: %s", error)

@@ -29,20 +29,10 @@ def _run_id_of(cfg: DictConfig, output_dir: str, since: float) -> Optional[str]:
     """The MLflow run this worker just recorded (tagged with its output directory)."""
     if not cfg.tracking.enabled:
         return None
-    try:
-        import mlflow
+    from rsx.tracking import find_job_run
 
-        client = mlflow.MlflowClient(tracking_uri=cfg.tracking.uri)
-        experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-        found = client.search_runs(
-            [experiment.experiment_id],
-            filter_string=f"tags.output_dir = '{output_dir}' and attributes.start_time >= {int(since * 1000)}",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        return found[0].info.run_id if found else None
-    except Exception:  # The run id is a convenience for summaries, never worth a failure.
-        return None
+    run = find_job_run(cfg.tracking.uri, cfg.tracking.experiment, output_dir, since)
+    return run.run_id if run else None
 
 
 class _TolerantStream:
@@ -99,17 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rsx import job
 
     def finish(status: str, metrics: Mapping[str, float] | None = None, error: str | None = None, code: int = 0) -> int:
-        name, value = main_metric_of(cfg.model.name, metrics or {})
+        from rsx.tracking import where_line
+
+        name, value = main_metric_of(cfg.model, metrics or {})
+        run_id = _run_id_of(cfg, output_dir, started)
         JobResult(
             status=status,
             metrics=dict(metrics or {}),
             main_metric=name,
             value=value,
-            run_id=_run_id_of(cfg, output_dir, started),
+            run_id=run_id,
             error=error,
             exit_code=code,
             context=context,
         ).save(result_file)
+        print(where_line(cfg.tracking.uri, cfg.tracking.experiment, run_id, status), flush=True)
         return code
 
     try:

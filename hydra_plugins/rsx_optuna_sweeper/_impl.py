@@ -127,6 +127,53 @@ def _objective(job_return: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
+def default_study_name(model: str, direction: str, dimensions: Sequence[Dimension], fixed: Sequence[str]) -> str:
+    """"rsx-<model>-<digest>": one study per model, direction, search space and fixed overrides.
+
+    A rerun of the same search in a kept `storage` continues its study; a search of another
+    model or space (e.g. ranking, then two_tower, in folders of the same name) gets its own
+    instead of mixing its trials into another's.
+    """
+    import hashlib
+    import json
+
+    what = {
+        "model": model,
+        "direction": direction,
+        "space": sorted((d.key, repr(d.distribution)) for d in dimensions),
+        "fixed": sorted(fixed),
+    }
+    return f"rsx-{model}-{hashlib.sha256(json.dumps(what).encode()).hexdigest()[:10]}"
+
+
+def check_existing_study(storage: Optional[str], name: str, direction: str, dimensions: Sequence[Dimension], explicit: bool) -> None:
+    """Raises `ConfigError` when `storage` holds a study `name` this search cannot continue:
+    it optimizes the other direction, or searched a key over an incompatible distribution."""
+    from rsx.errors import ConfigError
+
+    if storage is None or name not in optuna.get_all_study_names(storage):
+        return
+    fix = "set hydra.sweeper.study_name=<a new name>" + ("" if explicit else " or use another hydra.sweeper.storage")
+    study = optuna.load_study(study_name=name, storage=storage)
+    if study.direction.name.lower() != direction:
+        raise ConfigError(
+            f"Optuna study '{name}' in {storage} was created to {study.direction.name.lower()}, this search would {direction}",
+            fix,
+        )
+    wanted = {d.key: d.distribution for d in dimensions}
+    for trial in study.get_trials(deepcopy=False):
+        for key, distribution in trial.distributions.items():
+            if key not in wanted:
+                continue
+            try:
+                optuna.distributions.check_distribution_compatibility(distribution, wanted[key])
+            except ValueError:
+                raise ConfigError(
+                    f"Optuna study '{name}' in {storage} searched {key} over {distribution}, this search over {wanted[key]}",
+                    fix,
+                ) from None
+
+
 class OptunaSearch:
     """The search itself; see `RsxOptunaSweeper` for the arguments."""
 
@@ -150,8 +197,10 @@ class OptunaSearch:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(config, sweep_dir / "multirun.yaml")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        name = self.study_name or default_study_name(config.model.name, direction, dimensions, fixed)
+        check_existing_study(self.storage, name, direction, dimensions, explicit=self.study_name is not None)
         study = optuna.create_study(
-            study_name=self.study_name or f"rsx-{sweep_dir.name}",
+            study_name=name,
             storage=self.storage,
             sampler=_sampler(self.sampler, self.seed),
             direction=direction,
@@ -187,6 +236,7 @@ class OptunaSearch:
         best = study.best_trial
         results = {
             "name": "optuna",
+            "study": study.study_name,
             "direction": study.direction.name.lower(),
             "best_trial": best.number,
             "best_value": best.value,

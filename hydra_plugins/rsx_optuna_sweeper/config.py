@@ -24,7 +24,9 @@ class RsxOptunaSweeperConf:
     seed: Optional[int] = 42
     # Optuna storage URL (e.g. "sqlite:///optuna.db") to keep the study; null = in memory.
     storage: Optional[str] = None
-    # Study name in `storage`; null = "rsx-<sweep dir name>".
+    # Study name in `storage`; null = "rsx-<model>-<digest of direction, search space and fixed
+    # overrides>", so only a rerun of the same search continues a kept study. An existing study
+    # of another direction or an incompatible space is refused in one line.
     study_name: Optional[str] = None
     # The search space: config key -> Hydra sweep expression, e.g.
     #   model.optimizer.learning_rate: tag(log, interval(1e-4, 0.3))   (float, log scale)

@@ -1,6 +1,6 @@
 """Logging a job's trained model to its MLflow run, in a form `rsx.serving.load_model` reads.
 
-The run gets a `model/` folder:
+The run gets an MLflow model `model` (a pyfunc wrapper, `rsx.tracking.pyfunc`) holding:
 
 - `model.keras`: Keras' native format (architecture, weights, compile config), loadable on any
   Keras backend once the classes it uses are registered (rsx's and the plugins', which
@@ -9,10 +9,10 @@ The run gets a `model/` folder:
   features, label) and an example: inputs from the test split and the predictions the trained
   model made for them before it was saved, so any loader can check it gets the same.
 
-Why not the `mlflow.keras` flavour: it logs through MLflow's fluent "active run" (rsx
-addresses runs by id) and infers pip requirements by re-importing the model in a subprocess,
-which costs tens of seconds per run; its pyfunc wrapper also knows nothing of the models'
-dict inputs. A `.keras` file plus a 20-line loader serves MLflow users just as well.
+Why not the `mlflow.keras` flavour: it infers pip requirements by re-importing the model in
+a subprocess, which costs tens of seconds per run, and its pyfunc wrapper knows nothing of
+the models' dict inputs. When the model cannot be saved as `.keras`, its weights and the
+description are logged as plain run artifacts under `model/` instead.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import keras
 import numpy as np
 
 from rsx.serving import ARTIFACT_DIR, INFO_FILE, MODEL_FILE
+from rsx.tracking import Tracker
+from rsx.tracking.vocabulary import MODEL_SAVED_TAG
 
 log = logging.getLogger("rsx")
 #: Rows of the example kept beside the model (at least the global batch on static-shape backends).
@@ -49,7 +51,7 @@ def to_json(value: Any) -> Any:
 
 
 def log_model(
-    tracker,
+    tracker: Tracker,
     model: keras.Model,
     info: dict[str, Any],
     example: dict[str, np.ndarray],
@@ -99,6 +101,10 @@ def log_model(
                     os.remove(os.path.join(folder, "model.weights.h5"))
         with open(os.path.join(folder, INFO_FILE), "w") as f:
             json.dump(description, f, indent=1)
-        for name in sorted(os.listdir(folder)):
-            tracker.log_file(os.path.join(folder, name), ARTIFACT_DIR)
-    tracker.set_tags({"rsx.model": saved})
+        if saved == f"{ARTIFACT_DIR}/{MODEL_FILE}":
+            flat = np.asarray(keras.ops.convert_to_numpy(predictions)) if not isinstance(predictions, (dict, list, tuple)) else None
+            tracker.log_model(folder, info, example, flat)
+        else:
+            for name in sorted(os.listdir(folder)):
+                tracker.log_file(os.path.join(folder, name), ARTIFACT_DIR)
+    tracker.set_tags({MODEL_SAVED_TAG: saved})

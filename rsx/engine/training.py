@@ -20,6 +20,7 @@ from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss
 from rsx.engine.checkpoints import EpochCheckpoint, restore
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
+from rsx.tracking.vocabulary import KERAS_BACKEND_TAG, RESUMED_AT_EPOCH_TAG
 
 log = logging.getLogger("rsx")
 
@@ -127,7 +128,7 @@ def train_and_evaluate(
     runtime = backend.setup()
     tracker.set_tags(
         {
-            "keras_backend": runtime.keras_backend,
+            KERAS_BACKEND_TAG: runtime.keras_backend,
             "device_kind": runtime.device_kind,
             "device_count": runtime.device_count,
             "replicas": runtime.replicas,
@@ -171,7 +172,7 @@ def train_and_evaluate(
     initial_epoch = 0
     if resume is not None and resume.checkpoint is not None:
         initial_epoch = restore(model, resume.checkpoint)
-        tracker.set_tags({"rsx.resumed_at_epoch": initial_epoch})
+        tracker.set_tags({RESUMED_AT_EPOCH_TAG: initial_epoch})
         log.info("rsx: resuming after epoch %d from %s", initial_epoch, resume.checkpoint.weights)
 
     train = backend.dataset(

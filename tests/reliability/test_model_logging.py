@@ -28,7 +28,7 @@ def trained(request, tmp_path_factory):
     result = run_rsx([*TRAINED[request.param], *SMALL_RUN, "trainer.epochs=1"], workdir)
     assert result.returncode == 0, explain(result)
     (run,) = runs(workdir)
-    return request.param, workdir, run
+    return request.param, workdir, run, result
 
 
 def fresh_python(code: str, keras_backend: str, workdir) -> dict:
@@ -58,7 +58,7 @@ LOAD_AND_PREDICT = """
 
 @pytest.mark.parametrize("keras_backend", ["tensorflow", "jax"])
 def test_logged_model_predicts_the_same_in_a_fresh_process(trained, keras_backend):
-    name, workdir, run = trained
+    name, workdir, run, _ = trained
     assert run.data.tags["rsx.model"] == "model/model.keras"
     out = fresh_python(LOAD_AND_PREDICT.format(run_id=run.info.run_id, uri=tracking_uri(workdir)), keras_backend, workdir)
     assert out["backend"] == keras_backend and out["model"] == name
@@ -91,7 +91,7 @@ TOP_10 = """
 
 @pytest.mark.parametrize("trained", ["two_tower"], indirect=True)
 def test_two_tower_rebuilds_its_index_and_gives_the_same_top_10(trained):
-    name, workdir, run = trained
+    name, workdir, run, _ = trained
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri(workdir))
@@ -102,3 +102,48 @@ def test_two_tower_rebuilds_its_index_and_gives_the_same_top_10(trained):
     code = TOP_10.format(run_id=run.info.run_id, uri=tracking_uri(workdir), cache=str(workdir / ".rsx_cache"), users=users)
     got = fresh_python(code, "jax", workdir)["top"]
     assert [[m for m in row if m > 0] for row in got] == want
+
+
+PYFUNC = """
+    import json
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from rsx.serving import describe, download
+    mlflow.set_tracking_uri({uri!r})
+    info = describe(download({run_id!r}, {uri!r}))
+    model = mlflow.pyfunc.load_model("runs:/{run_id}/model")
+    frame = pd.DataFrame(info["example"]["inputs"])
+    got = np.asarray(model.predict(frame))
+    want = np.asarray(info["example"]["predictions"]).reshape(len(frame), -1)[:, 0]
+    requirements = open(mlflow.pyfunc.get_model_dependencies("runs:/{run_id}/model")).read().split()
+    print(json.dumps({{"shape": list(got.shape), "max_abs_diff": float(np.max(np.abs(got - want))),
+                       "requirements": requirements}}))
+"""
+
+
+def test_the_run_holds_an_mlflow_pyfunc_model_that_predicts_the_same(trained):
+    name, workdir, run, _ = trained
+    keras_backend = TRAINED[name][2].split("=")[1]
+    out = fresh_python(PYFUNC.format(run_id=run.info.run_id, uri=tracking_uri(workdir)), keras_backend, workdir)
+    assert out["shape"][0] >= 16 and len(out["shape"]) == 1
+    assert out["max_abs_diff"] < 1e-5, out
+    pinned = {r.split("==")[0] for r in out["requirements"]}
+    assert {"keras", "keras-rs", "rsx", "numpy"} <= pinned, out["requirements"]
+    assert "jax" in pinned if keras_backend == "jax" else {"tensorflow", "tensorflow-cpu"} & pinned, out["requirements"]
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri(workdir))
+    (logged,) = client.search_logged_models([run.info.experiment_id])  # the UI's Models column
+    assert logged.source_run_id == run.info.run_id and logged.name == "model"
+
+
+def test_the_last_console_line_says_where_the_run_went(trained):
+    name, workdir, run, result = trained
+    last = [line for line in result.stdout.splitlines() if line.strip()][-1]
+    assert last.startswith(f"rsx: MLflow run {run.info.run_id} FINISHED in experiment 'rsx'"), last
+    assert last.endswith(f"mlflow ui --backend-store-uri {tracking_uri(workdir)}"), last
+    import mlflow
+
+    experiment = mlflow.MlflowClient(tracking_uri(workdir)).get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"

@@ -3,29 +3,25 @@
 import os
 import subprocess
 import sys
-import types
 
 from omegaconf import OmegaConf
 
 from rsx.config import TrainerConfig
 from rsx.resume import PROCESS_TAG, CheckpointState, plan, read_state, this_process, write_state
-from rsx.tracking import NullTracker
+from rsx.tracking import NullTracker, RunRecord
 
 KEY = "abc123"
 
 
 class FakeTracker:
-    """Answers `find_runs` from a list of (run id, status, tags)."""
+    """Answers `job_runs` from a list of (run id, status, tags)."""
 
     def __init__(self, *runs):
-        self.runs = [
-            types.SimpleNamespace(info=types.SimpleNamespace(run_id=r, status=s), data=types.SimpleNamespace(tags=t))
-            for r, s, t in runs
-        ]
+        self.runs = [RunRecord(r, "", s, "0", None, None, t, {}, {}) for r, s, t in runs]
 
-    def find_runs(self, tags, statuses=()):
-        assert tags == {"rsx.job_key": KEY}
-        return [r for r in self.runs if not statuses or r.info.status in statuses]
+    def job_runs(self, job_key, statuses=()):
+        assert job_key == KEY
+        return [r for r in self.runs if not statuses or r.status in statuses]
 
 
 def trainer(tmp_path, **overrides):

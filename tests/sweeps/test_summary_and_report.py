@@ -10,8 +10,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from rsx.compare import Comparison, RunRow, format_table, from_sweep, table_rows, write
-from rsx.sweep import (
-    PARENT_TAG, SKIPPED_RUNS_TAG, SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
+from rsx.tracking import RunStore
+from rsx.tracking.vocabulary import PARENT_TAG, SKIPPED_RUNS_TAG
+from rsx.sweep import ( SweepInfo, _finished_run, best_per_model, collect_results, format_summary,
     job_name, swept_keys,
 )
 from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult
@@ -99,7 +100,7 @@ def test_skip_lookup_finds_only_a_finished_run_of_the_same_config(tmp_path):
     assert _finished_run(cfg) is None
     done = client.create_run(experiment, tags={"rsx.job_key": job_key(cfg)})
     client.set_terminated(done.info.run_id, "FINISHED")
-    assert _finished_run(cfg).info.run_id == done.info.run_id
+    assert _finished_run(cfg).run_id == done.info.run_id
 
 
 def _row(run_id, model, backend, keras, value, speed, epochs=2, **extra):
@@ -159,8 +160,48 @@ def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
     client.log_metric(child.info.run_id, "examples_per_second", 200.0, step=3)
     client.set_terminated(child.info.run_id, "FINISHED")
 
-    comparison = from_sweep(client, parent.info.run_id)
+    comparison = from_sweep(RunStore(f"sqlite:///{tmp_path}/mlflow.db"), parent.info.run_id)
     by_name = {r.name: r for r in comparison.runs}
     assert set(by_name) == {"old", "new"}
     assert by_name["old"].skipped and by_name["old"].value == 0.25
     assert by_name["new"].examples_per_second == 250.0  # median of the epochs after the first
+
+
+def _strict_json(text: str):
+    """json.loads that refuses NaN/Infinity (which Python writes but JSON does not allow)."""
+    def refuse(constant):
+        raise ValueError(f"bare {constant} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), None])
+def test_missing_or_non_finite_main_metrics_show_as_dash_and_null(tmp_path, bad, capsys):
+    from rsx.compare import main
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("rsx")
+    for name, value in (("good", 0.4), ("bad", bad)):
+        run = client.create_run(experiment, run_name=name, tags={"model": "two_tower", "backend": "cpu_reference",
+                                                                  "rsx.main_metric": "test_recall_at_5"})
+        if value is not None:
+            client.log_metric(run.info.run_id, "test_recall_at_5", value)
+        client.log_metric(run.info.run_id, "val_loss", float("nan"), step=1)  # no point in the curve
+        client.set_terminated(run.info.run_id, "FINISHED")
+    assert main(["--all", "--tracking-uri", uri, "--out", str(tmp_path / "out")]) == 0
+    table = capsys.readouterr().out
+    row = {line.split()[0]: line for line in table.splitlines() if line.startswith(("good", "bad"))}
+    assert "test_recall_at_5=0.4000" in row["good"] and "test_recall_at_5" not in row["bad"]
+    data = _strict_json((tmp_path / "out" / "comparison.json").read_text())
+    assert {r["name"]: r["value"] for r in data["runs"]} == {"good": 0.4, "bad": None}
+    assert (tmp_path / "out" / "comparison.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_sweep_results_and_summary_with_a_nan_metric_are_valid_json(tmp_path):
+    result = JobResult(FINISHED, {"test_rmse": float("nan"), "test_loss": 0.5}, "test_rmse", None,
+                       context={"sweep_id": "s", "job_num": 0, "name": "a=1", "model": "ranking"})
+    result.save(tmp_path / RESULT_FILE)
+    assert _strict_json((tmp_path / RESULT_FILE).read_text())["metrics"] == {"test_rmse": None, "test_loss": 0.5}
+    summary = format_summary(SweepInfo("s", str(tmp_path), ["a"], 0.0), [result])
+    assert "FINISHED  -" in summary

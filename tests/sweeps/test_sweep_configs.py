@@ -124,3 +124,39 @@ def test_failed_or_valueless_jobs_are_failed_trials():
     assert _objective(job(JobStatus.COMPLETED, None)) is None
     assert _objective(job(JobStatus.COMPLETED, math.nan)) is None
     assert _objective(job(JobStatus.FAILED, RuntimeError("boom"))) is None
+
+
+def test_default_study_names_differ_per_model_space_and_direction():
+    from hydra_plugins.rsx_optuna_sweeper._impl import default_study_name
+
+    space, _ = search_space({"model.embedding_dim": "choice(16, 32)"}, [])
+    wider, _ = search_space({"model.embedding_dim": "choice(16, 32, 64)"}, [])
+    names = {
+        default_study_name("ranking", "minimize", space, ["data=synthetic"]),
+        default_study_name("two_tower", "maximize", space, ["data=synthetic"]),
+        default_study_name("ranking", "minimize", wider, ["data=synthetic"]),
+        default_study_name("ranking", "minimize", space, ["data=movielens_100k"]),
+    }
+    assert len(names) == 4
+    assert default_study_name("ranking", "minimize", space, ["data=synthetic"]) in names  # a rerun continues
+
+
+def test_a_kept_study_of_another_direction_or_space_is_refused_in_one_line(tmp_path):
+    from hydra_plugins.rsx_optuna_sweeper._impl import check_existing_study
+
+    from rsx.errors import ConfigError
+
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="shared", storage=storage, direction="minimize")
+    study.optimize(lambda t: t.suggest_categorical("model.embedding_dim", [16, 32]), n_trials=2)
+    space, _ = search_space({"model.embedding_dim": "choice(16, 32)"}, [])
+    check_existing_study(storage, "shared", "minimize", space, explicit=True)  # the same search: continues
+    check_existing_study(storage, "new", "maximize", space, explicit=True)  # no such study yet
+    with pytest.raises(ConfigError) as error:
+        check_existing_study(storage, "shared", "maximize", space, explicit=True)
+    assert "Optuna study 'shared'" in str(error.value) and "hydra.sweeper.study_name" in str(error.value)
+    other, _ = search_space({"model.embedding_dim": "choice(8, 64)"}, [])
+    with pytest.raises(ConfigError, match="searched model.embedding_dim") as error:
+        check_existing_study(storage, "shared", "minimize", other, explicit=True)
+    assert "hydra.sweeper.study_name" in str(error.value)

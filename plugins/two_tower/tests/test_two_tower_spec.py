@@ -19,9 +19,10 @@ def _compose(overrides):
     return compose_config(overrides)
 
 
-def test_runs_are_ranked_by_recall_at_10(registry):
+def test_runs_are_ranked_by_recall_at_their_own_k(registry):
     spec = registry.model("two_tower")
-    assert (spec.main_metric, spec.greater_is_better) == ("test_recall_at_10", True)
+    assert (spec.main_metric_for(None), spec.greater_is_better) == ("test_recall_at_10", True)
+    assert spec.main_metric_for(_compose(["model=two_tower", "model.top_k=5"]).model) == "test_recall_at_5"
 
 
 def test_seed_retrieval_pins_the_tutorial(registry):
