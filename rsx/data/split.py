@@ -94,20 +94,15 @@ def num_train_rows(num_rows: int, train_fraction: float) -> int:
     return int(math.floor(num_rows * train_fraction + 1e-9))
 
 
-def split_columns(
-    columns: dict[str, np.ndarray], order: np.ndarray, num_train: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Reorders every column by `order` and cuts them into (train, test) at `num_train`.
+def split_columns(columns: dict[str, np.ndarray], rows: SplitRows):
+    """Gathers every column into (train, validation, test) by `rows`.
 
-    Args:
-        columns: name -> 1-D array, all the same length.
-        order: row indices in split order (see `shuffle_permutation`).
-        num_train: rows that go to the training split; the rest form the test split.
+    Returns validation None when it is the test split (`PreparedData`'s convention for
+    validation = test, which tags the run `rsx.validation=test`).
     """
-    shuffled = {name: values[order] for name, values in columns.items()}
-    train = {name: values[:num_train] for name, values in shuffled.items()}
-    test = {name: values[num_train:] for name, values in shuffled.items()}
-    return train, test
+    train, validation, test = ({name: values[index] for name, values in columns.items()}
+                               for index in (rows.train, rows.validation, rows.test))
+    return train, (None if rows.validation_is_test else validation), test
 
 
 def check_split_config(cfg) -> None:
