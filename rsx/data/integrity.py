@@ -129,9 +129,9 @@ def _resolve_duplicates(frame, policy: str, user: str, item: str, rating: str | 
     if not count:
         return frame, 0
     if policy == "error":
-        first = by_time[repeated].iloc[0]
+        first = by_time.index[repeated.to_numpy()][0]
         raise DataError(
-            f"{count} repeated ({user}, {item}) pairs, e.g. ({first[user]}, {first[item]})",
+            f"{count} repeated ({user}, {item}) pairs, e.g. ({frame.at[first, user]}, {frame.at[first, item]})",
             "set data.duplicates=keep_last or mean to merge them",
         )
     kept = frame.loc[np.sort(by_time.index[~repeated.to_numpy()])]
