@@ -200,8 +200,10 @@ def _temporal(timestamps: np.ndarray, cfg) -> SplitRows:
 
 def _per_user(users: np.ndarray, timestamps: np.ndarray | None, cfg) -> SplitRows:
     """random_per_user and leave_one_out: each user's rows ranked, then cut per user."""
+    import pandas as pd  # Lazy, like TF above: only preparing data needs it.
+
     num_rows = len(users)
-    _, user = np.unique(np.asarray(users), return_inverse=True)
+    user, _ = pd.factorize(np.asarray(users))  # dense codes by first appearance, by hashing
     if cfg.split == "leave_one_out":
         # Rows by (user, time, position): lexsort sorts by the last key first, and is stable.
         order = np.lexsort((np.asarray(timestamps), user))

@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rsx.config import SplitConfig
 from rsx.data.integrity import check_splits, clean
@@ -97,3 +99,17 @@ def test_check_splits_rejects_an_empty_split_in_one_line():
     rows = SplitRows(train=np.array([0, 1]), validation=np.array([], np.int64), test=np.array([2]))
     with pytest.raises(DataError, match="^the validation split of data 'tiny' is empty"):
         check_splits(rows, np.zeros(3), np.zeros(3), "tiny")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=40),
+       st.booleans())
+def test_keep_last_matches_a_plain_pandas_reference(rows, with_time):
+    # Reference: RecBole's way (stable sort by time, drop_duplicates keep="last"), file order back.
+    frame = pd.DataFrame(rows, columns=["u", "i", "t"]).assign(r=np.arange(len(rows), dtype=float))
+    timestamp = "t" if with_time else None
+    by_time = frame.sort_values("t", kind="stable") if with_time else frame
+    expected = by_time.drop_duplicates(["u", "i"], keep="last").sort_index().reset_index(drop=True)
+    cleaned, report = clean(frame, _cfg(), "u", "i", "r", timestamp)
+    pd.testing.assert_frame_equal(cleaned, expected)
+    assert report["duplicates_merged"] == len(frame) - len(expected)
