@@ -100,16 +100,17 @@ def final_metrics(model, plugin: ModelPlugin, data: PreparedData, validation, te
     the ranking metric `val_<main metric>` does too; with validation = test (tutorial
     presets) they are the test values, not a second pass.
     """
-    evaluated = model.evaluate(test, return_dict=True, verbose=0)
-    metrics = {f"test_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0}
-    if not data.validation_is_test:
-        evaluated = model.evaluate(validation, return_dict=True, verbose=0)
-        metrics.update({f"val_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0})
-    with backend.inference_scope():
-        extra = plugin.evaluate_extra(model, data)
-        metrics.update(extra)
-        if not data.validation_is_test and "split" in inspect.signature(plugin.evaluate_extra).parameters:
-            metrics.update(plugin.evaluate_extra(model, data, split="validation"))
+    metrics = {}
+    splits = (("test", test),) if data.validation_is_test else (("validation", validation), ("test", test))
+    for split, dataset in splits:
+        prefix = "val" if split == "validation" else "test"
+        evaluated = model.evaluate(dataset, return_dict=True, verbose=0)
+        metrics.update({f"{prefix}_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0})
+        with backend.inference_scope():
+            if split == "test":
+                metrics.update(plugin.evaluate_extra(model, data))
+            elif "split" in inspect.signature(plugin.evaluate_extra).parameters:  # older plugins: test only
+                metrics.update(plugin.evaluate_extra(model, data, split=split))
     if data.validation_is_test:
         metrics.update({validation_metric(k): v for k, v in list(metrics.items()) if k.startswith("test_")})
     return metrics
