@@ -10,9 +10,11 @@ of each model's main metric and of every run's throughput) and `comparison.html`
 and the figure in one self-contained page). For a sweep they are also logged to its parent
 run under `comparison/`.
 
-- main metric: the one the run recorded as its own (`rsx.main_metric`: ranking: test_rmse,
-  lower is better; two_tower: test_recall_at_<top_k>, higher is better), final value; "-"
-  (null in the JSON, no bar in the figure) when it is missing or not a finite number.
+- main metric: the validation twin (`val_rmse`) of the main metric the run recorded as its own
+  (`rsx.main_metric`: ranking: test_rmse, lower is better; two_tower: test_recall_at_<top_k>,
+  higher is better), final value; runs are ranked by it. test: the test metric beside it,
+  looked at, never ranked by. "-" (null in the JSON, no bar in the figure) when a value is
+  missing or not a finite number.
 - examples/s: median training throughput over the epochs after the first (the first one
   includes tracing and compilation); the first epoch's when a run has only one.
 - wall time: from the run's start to its end in MLflow (data, build, compile, fit, evaluate).
@@ -43,6 +45,7 @@ from rsx.tracking import vocabulary as tag
 
 if TYPE_CHECKING:
     from rsx.tracking import RunRecord, RunStore
+from rsx.evaluation import test_metric, validation_metric
 
 #: Metrics drawn as learning curves, per epoch.
 CURVES = ("loss", "val_loss")
@@ -63,8 +66,9 @@ class RunRow:
         keras_backend: the Keras backend it really ran on.
         model: rsx model plugin.
         dataset: data it trained on.
-        main_metric: the model's main metric name.
+        main_metric: the metric that ranks runs: `val_` + the model's main metric.
         value: its final value; None when missing.
+        test_value: the final test metric beside it (`test_rmse` beside `val_rmse`).
         greater_is_better: direction of `main_metric`.
         examples_per_second: see the module docstring; None without epochs.
         wall_seconds: run start to end; None while running.
@@ -86,6 +90,7 @@ class RunRow:
     wall_seconds: Optional[float]
     curves: dict[str, list[list[float]]]
     skipped: bool = False
+    test_value: Optional[float] = None
 
 
 @dataclasses.dataclass
@@ -143,7 +148,8 @@ def row_of(store: "RunStore", run: "RunRecord", skipped: bool = False) -> RunRow
     tags, metrics = run.tags, run.metrics
     model = tags.get(tag.MODEL_TAG, "?")
     default_metric, greater = _model_spec(model)
-    metric = tags.get(tag.MAIN_METRIC_TAG) or default_metric  # Runs before the tag existed.
+    # Ranked by validation; runs from before the tag existed fall back to the model's default.
+    metric = validation_metric(tags.get(tag.MAIN_METRIC_TAG) or default_metric)
     curves = {}
     for key in CURVES:
         if key in metrics:
@@ -167,6 +173,7 @@ def row_of(store: "RunStore", run: "RunRecord", skipped: bool = False) -> RunRow
         wall_seconds=wall,
         curves=curves,
         skipped=skipped,
+        test_value=_finite(metrics.get(test_metric(metric))),
     )
 
 
@@ -236,13 +243,14 @@ def _duration(seconds: Optional[float]) -> str:
 
 def table_rows(comparison: Comparison) -> list[list[str]]:
     """Header plus one row per run: the best run of each model first within its model."""
-    header = ["run", "status", "backend", "keras", "model", "main metric", "examples/s", "wall time"]
+    header = ["run", "status", "backend", "keras", "model", "main metric", "test", "examples/s", "wall time"]
     rows = [header]
     for run in sorted(comparison.runs, key=_rank_key):
         metric = f"{run.main_metric}={_number(run.value)}" if run.value is not None else "-"
+        test = f"{test_metric(run.main_metric)}={_number(run.test_value)}" if run.test_value is not None else "-"
         rows.append([
             run.name + (" (reused)" if run.skipped else ""), run.status, run.backend, run.keras_backend,
-            run.model, metric, _number(run.examples_per_second, 0), _duration(run.wall_seconds),
+            run.model, metric, test, _number(run.examples_per_second, 0), _duration(run.wall_seconds),
         ])
     return rows
 

@@ -44,7 +44,8 @@ class JobResult:
     Args:
         status: FINISHED, FAILED, KILLED, or SKIPPED (an identical job had already finished).
         metrics: the final metrics (empty unless FINISHED or SKIPPED).
-        main_metric: the model's `ModelSpec.main_metric` name, when the model is known.
+        main_metric: the metric that ranks the job: the validation twin of the model's
+            main metric (`val_rmse` for `test_rmse`), when the model is known.
         value: that metric's final value; None when the job did not finish or lacks it.
         run_id: the job's MLflow run (for SKIPPED: the earlier run that finished).
         error: one line saying why the job failed.
@@ -60,6 +61,11 @@ class JobResult:
     error: Optional[str] = None
     exit_code: int = 0
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def test_value(self) -> Optional[float]:
+        """The test metric beside the ranking one (`test_rmse` beside `val_rmse`), if logged."""
+        return finite(self.metrics, test_metric(self.main_metric)) if self.main_metric else None
 
     @property
     def ok(self) -> bool:
@@ -83,19 +89,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def main_metric_of(model: Any, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
-    """The main metric's name for the job's `model` config (or a bare model name: the
-    defaults of its config) and its finite value in `metrics` (None when unknown/absent)."""
+    """The metric that ranks the job's `model` config (or a bare model name: the defaults of
+    its config) and its finite value in `metrics` (None when unknown/absent): the validation
+    twin of its main metric, so no choice looks at test."""
     from rsx.discovery import discover
 
     config = None if isinstance(model, str) else model
     try:
-        name = discover().model(model if config is None else config.name).main_metric_for(config)
+        name = validation_metric(discover().model(model if config is None else config.name).main_metric_for(config))
     except RsxError:
         return None, None
-    value = metrics.get(name)
-    if value is None or not math.isfinite(float(value)):
-        return name, None
-    return name, float(value)
+    return name, finite(metrics, name)
 
 
 # --------------------------------------------------------------------------- the job file

@@ -160,3 +160,17 @@ def test_a_kept_study_of_another_direction_or_space_is_refused_in_one_line(tmp_p
     with pytest.raises(ConfigError, match="searched model.embedding_dim") as error:
         check_existing_study(storage, "shared", "minimize", other, explicit=True)
     assert "hydra.sweeper.study_name" in str(error.value)
+
+
+@pytest.mark.parametrize("config_value, arguments", [("test", []), ("train", ["data.validation_from=test"])])
+def test_a_search_refuses_to_tune_on_the_test_split(tmp_path, config_value, arguments):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.rsx_optuna_sweeper._impl import OptunaSearch
+
+    config = OmegaConf.create({"data": {"validation_from": config_value}, "hydra": {"sweep": {"dir": str(tmp_path)}}})
+    search = OptunaSearch("minimize", 1, 1, "random", 0, None, None, {"a": "choice(1, 2)"})
+    with pytest.raises(ValueError, match="data.validation_from=test would make the search tune on the test split"):
+        search.run(SimpleNamespace(config=config), arguments)
