@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
-import math
 import os
 import uuid
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import IO, Any, Mapping, Optional, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from rsx.errors import ConfigError, RsxError
+from rsx.evaluation import finite, test_metric, validation_metric
 from rsx.paths import JobFiles, launch_dir, sweep_lock
 
 from rsx.tracking.vocabulary import FAILED, FINISHED, KILLED, SKIPPED  # noqa: F401  (re-exported)
