@@ -189,16 +189,19 @@ def test_missing_or_non_finite_main_metrics_show_as_dash_and_null(tmp_path, bad,
     for name, value in (("good", 0.4), ("bad", bad)):
         run = client.create_run(experiment, run_name=name, tags={"model": "two_tower", "backend": "cpu_reference",
                                                                   "rsx.main_metric": "test_recall_at_5"})
-        if value is not None:
+        if value is not None:  # Ranked by the validation twin; the test value stands beside it.
+            client.log_metric(run.info.run_id, "val_recall_at_5", value)
             client.log_metric(run.info.run_id, "test_recall_at_5", value)
         client.log_metric(run.info.run_id, "val_loss", float("nan"), step=1)  # no point in the curve
         client.set_terminated(run.info.run_id, "FINISHED")
     assert main(["--all", "--tracking-uri", uri, "--out", str(tmp_path / "out")]) == 0
     table = capsys.readouterr().out
     row = {line.split()[0]: line for line in table.splitlines() if line.startswith(("good", "bad"))}
-    assert "test_recall_at_5=0.4000" in row["good"] and "test_recall_at_5" not in row["bad"]
+    assert "val_recall_at_5=0.4000" in row["good"] and "test_recall_at_5=0.4000" in row["good"]
+    assert "recall_at_5" not in row["bad"]
     data = _strict_json((tmp_path / "out" / "comparison.json").read_text())
     assert {r["name"]: r["value"] for r in data["runs"]} == {"good": 0.4, "bad": None}
+    assert {r["name"]: r["test_value"] for r in data["runs"]} == {"good": 0.4, "bad": None}
     assert (tmp_path / "out" / "comparison.png").read_bytes()[:8] == PNG_MAGIC
 
 
