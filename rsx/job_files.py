@@ -22,6 +22,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import socket
 import uuid
 from pathlib import Path
 from typing import IO, Any, Mapping, Optional, Sequence
@@ -218,17 +219,18 @@ def process_start_time(pid: int) -> str:
 
 
 def record_worker(files: JobFiles, pid: int) -> None:
-    files.pid.write_text(f"{pid} {process_start_time(pid)}\n")
+    files.pid.write_text(f"{pid} {process_start_time(pid)} {socket.gethostname()}\n")
 
 
 def running_worker(files: JobFiles) -> Optional[int]:
-    """The pid of the job's worker if it still runs (the same process, not a reused pid)."""
+    """The pid of the job's worker if it still runs on this machine (the same process, not a
+    reused pid); None for a worker of another machine (a SLURM node's)."""
     try:
-        pid_text, start = files.pid.read_text().split()[:2]
+        pid_text, start, host = files.pid.read_text().split()[:3]
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
-    if start != "?" and process_start_time(pid) != start:
+    if host != socket.gethostname() or (start != "?" and process_start_time(pid) != start):
         return None
     try:
         os.kill(pid, 0)
