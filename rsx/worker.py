@@ -38,6 +38,7 @@ from typing import IO, Any, Mapping, Optional, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from rsx.errors import RsxError
+from rsx.tracking.vocabulary import FAILED, FINISHED, KILLED, SKIPPED  # noqa: F401  (re-exported)
 
 log = logging.getLogger("rsx")
 
@@ -47,8 +48,6 @@ LOG_FILE = "train.log"
 
 #: How long a worker may take to stop after Ctrl-C before it is killed.
 _STOP_SECONDS = 30
-
-from rsx.tracking.vocabulary import FAILED, FINISHED, KILLED, SKIPPED  # noqa: E402  (re-exported)
 
 
 @dataclasses.dataclass
