@@ -93,8 +93,8 @@ def test_children_are_named_and_tagged_after_their_overrides(sweep):
 
 def test_children_metrics_are_readable_over_http(sweep):
     for run in sweep.children:
-        main_metric = discover().model(run.data.tags["model"]).main_metric
-        assert main_metric in run.data.metrics
+        main_metric = discover().model(run.data.tags["model"]).main_metric_for(None)  # default config
+        assert run.data.tags["rsx.main_metric"] == main_metric and main_metric in run.data.metrics
         history = sweep.client.get_metric_history(run.info.run_id, "examples_per_second")
         assert [m.step for m in history] == [1] and history[0].value > 0
 
@@ -104,9 +104,10 @@ def test_parent_holds_the_best_job_of_each_model(sweep):
     assert tags["rsx.jobs"] == "4" and tags["rsx.jobs_failed"] == "0"
     for model in MODELS:
         spec = discover().model(model)
-        values = [r.data.metrics[spec.main_metric] for r in sweep.children if r.data.tags["model"] == model]
+        metric = spec.main_metric_for(None)
+        values = [r.data.metrics[metric] for r in sweep.children if r.data.tags["model"] == model]
         best = max(values) if spec.greater_is_better else min(values)
-        assert float(tags[f"rsx.best.{model}.{spec.main_metric}"]) == pytest.approx(best)
+        assert float(tags[f"rsx.best.{model}.{metric}"]) == pytest.approx(best)
     artifacts = {a.path for a in sweep.client.list_artifacts(sweep.parent.info.run_id)}
     assert {"sweep_summary.txt", "sweep_summary.json"} <= artifacts
 
