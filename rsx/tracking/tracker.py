@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional, Protocol, Sequence
 
 from rsx.tracking.redaction import MAX_KEY, MAX_TAG_VALUE, redact
 from rsx.tracking.runs import RunRecord, RunStore
-from rsx.tracking.store import TrackingError, check_tag_keys, ui_command
+from rsx.tracking.store import check_tag_keys, ui_command
 from rsx.tracking.vocabulary import FAILURE_TAG, FINISHED, RUNNING
 
 #: Params/tags per `log_batch` call (MLflow's limit per request).

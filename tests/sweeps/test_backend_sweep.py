@@ -94,8 +94,8 @@ def test_children_are_named_and_tagged_after_their_overrides(sweep):
 
 def test_children_metrics_are_readable_over_http(sweep):
     for run in sweep.children:
-        main_metric = discover().model(run.data.tags["model"]).main_metric
-        assert main_metric in run.data.metrics
+        main_metric = discover().model(run.data.tags["model"]).main_metric_for(None)  # default config
+        assert run.data.tags["rsx.main_metric"] == main_metric and main_metric in run.data.metrics
         history = sweep.client.get_metric_history(run.info.run_id, "examples_per_second")
         assert [m.step for m in history] == [1] and history[0].value > 0
 
@@ -106,12 +106,12 @@ def test_parent_holds_the_best_job_of_each_model(sweep):
     for model in MODELS:
         # Chosen on validation (val_rmse, val_recall_at_10); the test metric is shown beside it.
         spec = discover().model(model)
-        ranked_by = validation_metric(spec.main_metric)
+        ranked_by = validation_metric(spec.main_metric_for(None))
         children = [r for r in sweep.children if r.data.tags["model"] == model]
         pick = max if spec.greater_is_better else min
         best = pick(children, key=lambda r: r.data.metrics[ranked_by])
         assert float(tags[f"rsx.best.{model}.{ranked_by}"]) == pytest.approx(best.data.metrics[ranked_by])
-        assert float(tags[f"rsx.best.{model}.{spec.main_metric}"]) == pytest.approx(best.data.metrics[spec.main_metric])
+        assert float(tags[f"rsx.best.{model}.{spec.main_metric_for(None)}"]) == pytest.approx(best.data.metrics[spec.main_metric_for(None)])
     artifacts = {a.path for a in sweep.client.list_artifacts(sweep.parent.info.run_id)}
     assert {"sweep_summary.txt", "sweep_summary.json"} <= artifacts
 
