@@ -35,10 +35,10 @@ if [ "$MODE" = gpu ] && [ -z "${RSX_NO_INSTALL:-}" ]; then
             [ -e "$first" ] || continue
             cat "${first%.part-aa}".part-* > "${first%.part-aa}" && rm -f "${first%.part-aa}".part-*
         done
-        # Whatever the machine already has (its own JAX build included) stays; only what is
-        # missing comes from the wheels.
-        timeout 240 "$PYTHON" -m pip install -q --no-index --find-links "$RSX_WHEELS" -e ".[gpu]" \
-            || timeout 120 "$PYTHON" -m pip install -q --no-index --find-links "$RSX_WHEELS" -e . \
+        # rsx and every wheel given (benchmarks/device_wheels.sh: the gpu extra less the JAX
+        # build the machine already has, which stays); setuptools from the machine builds rsx.
+        timeout 300 "$PYTHON" -m pip install -q --no-index --find-links "$RSX_WHEELS" --no-build-isolation \
+            -e . "$RSX_WHEELS"/*.whl \
             || { echo "rsx: error: installing from $RSX_WHEELS failed -> add the missing wheels it names"; exit 2; }
     else
         timeout 300 "$PYTHON" -m pip install -q -e ".[gpu]" \

@@ -72,7 +72,8 @@ def padded_for_evaluation(columns: Mapping[str, np.ndarray], multiple: int) -> d
     Real rows weigh `padded / real` rather than 1 because Keras averages each batch's loss
     over the batch's *padded* size and weighs that by the padded size: with this weight the
     reported loss is the plain mean over the real rows, and every weighted-mean metric
-    (RMSE, MAE, ...) is unchanged, since a constant weight cancels out.
+    (RMSE, MAE, ...) is unchanged, since a constant weight cancels out. (This holds for losses
+    with Keras' default reduction, "sum_over_batch_size", which every built-in loss uses.)
 
     Args:
         columns: column name -> 1-D array, all of one length n >= 1.
