@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -156,10 +157,14 @@ def main() -> None:
     parser.add_argument("--mode", choices=("gpu", "cpu"), required=True)
     parser.add_argument("--budget-seconds", type=float, default=420, help="all cases together")
     parser.add_argument("--only", nargs="*", help="run only these cases")
+    parser.add_argument("--cap-factor", type=float, default=1.0,
+                        help="scale every case's time cap (a slow or shared CPU: the budget still bounds the total)")
     args = parser.parse_args()
     deadline = time.monotonic() + args.budget_seconds
 
-    results = {"mode": args.mode, "gpus": gpus(), "versions": versions(), "cases": []}
+    results = {"mode": args.mode, "gpus": gpus(), "versions": versions(), "cpu_count": os.cpu_count(),
+               # A shared machine's load slows every case: say how loaded it was.
+               "load_average_at_start": os.getloadavg(), "cases": []}
     with tempfile.TemporaryDirectory(prefix=f"rsx-device-check-{args.mode}-") as tmp:
         workdir = Path(tmp)
         for case in cases(args.mode):
@@ -174,7 +179,7 @@ def main() -> None:
                 row.update(status="skipped", reason=f"only {left:.0f} s of the budget left")
             else:
                 start = time.monotonic()
-                run, failure = try_rsx(workdir, case["overrides"], experiment="device_check", timeout=min(case["cap"], left))
+                run, failure = try_rsx(workdir, case["overrides"], experiment="device_check", timeout=min(case["cap"] * args.cap_factor, left))
                 row["wall_seconds"] = time.monotonic() - start
                 if run is None:
                     row.update(status="failed", error=failure)
@@ -184,6 +189,7 @@ def main() -> None:
                 f"{row['examples_per_second']:>13,.0f} examples/s  step {row['step_seconds'] * 1e3:.3f} ms  "
                 f"{row['test_metrics']}" if row["status"] == "finished" else row.get("reason") or row.get("error", "")[-500:]),
                 flush=True)
+            row["load_average_after"] = os.getloadavg()
             results["cases"].append(row)
             if args.mode == "gpu":
                 results["compared_with_cpu"] = compare_with_cpu(results)

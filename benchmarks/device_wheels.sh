@@ -19,12 +19,12 @@ cd "$(dirname "$0")/.."
 mkdir -p "$DIR"
 PLATFORMS=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
            --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform any)
-# Packages the H200 image already holds (normalized names); their wheels are not carried.
-IMAGE_HAS="absl_py attrs certifi charset_normalizer click cloudpickle contourpy cycler filelock flatbuffers
-fonttools fsspec grpcio h5py idna jax jaxlib jinja2 joblib kiwisolver markdown markdown_it_py markupsafe
-matplotlib mdurl ml_dtypes msgpack numpy opt_einsum packaging pandas pillow pluggy protobuf psutil pyarrow
-pygments pyparsing python_dateutil pyyaml pytz regex requests rich scipy scikit_learn six tensorboard
-tensorboard_data_server threadpoolctl tqdm typing_extensions tzdata urllib3 werkzeug wrapt zipp"
+# Large compiled packages the H200 image already holds in versions rsx's dependencies accept
+# (normalized names): not carried, the image's builds are used. Every other wheel is carried
+# and installed as downloaded, replacing the image's version: pyarrow and h5py too, since
+# mlflow wants pyarrow<26 and TensorFlow h5py<3.15.
+IMAGE_HAS="jax jaxlib numpy scipy pandas ml_dtypes grpcio matplotlib pillow scikit_learn contourpy fonttools
+kiwisolver"
 
 # hydra-core needs antlr4-python3-runtime 4.9.3, published as source only: build its (pure
 # Python) wheel first, where the download below finds it.
