@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,18 +39,35 @@ def run_rsx(workdir: Path, overrides: list[str], experiment: str = "benchmark"):
 
     Exits with the run's stderr tail if it fails: a benchmark of a failed run means nothing.
     """
+    run, failure = try_rsx(workdir, overrides, experiment)
+    if run is None:
+        sys.exit(f"rsx {' '.join(overrides)} failed:\n{failure}")
+    return run
+
+
+def try_rsx(workdir: Path, overrides: list[str], experiment: str = "benchmark", timeout: float | None = None):
+    """Like `run_rsx`, for scripts that go on after a failure: (the finished MLflow run, "") or
+    (None, what went wrong: the stderr tail, or that it ran past `timeout` seconds)."""
     import mlflow
 
     db = f"sqlite:///{workdir}/mlflow.db"
     env = {**os.environ, "RSX_HOME": str(workdir)}
     env.pop("KERAS_BACKEND", None)  # The backend plugin decides, never the caller's shell.
     args = [*overrides, "trainer.verbose=0", f"tracking.uri={db}", f"tracking.experiment={experiment}"]
-    done = subprocess.run([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"rsx {' '.join(overrides)} failed:\n{done.stderr[-3000:]}")
+    # A session of its own, so a timeout stops the training worker rsx starts too.
+    process = subprocess.Popen([sys.executable, "-m", "rsx", *args], cwd=workdir, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None, f"timed out after {timeout:.0f} s"
+    if process.returncode != 0:
+        return None, stderr[-3000:]
     client = mlflow.MlflowClient(db)
     return client.search_runs([client.get_experiment_by_name(experiment).experiment_id],
-                              order_by=["attributes.start_time DESC"], max_results=1)[0]
+                              order_by=["attributes.start_time DESC"], max_results=1)[0], ""
 
 
 def epoch_seconds(workdir: Path, run) -> list[float]:

@@ -49,7 +49,7 @@ def _group_listing(registry: Registry) -> str:
             spec = registry.record(kind, name).spec
             lines.append(f"{kind}={name:<20} {spec.description}")
     lines.append("data=movielens_100k | movielens_1m | synthetic")
-    lines.append("experiment=seed_ranking | seed_retrieval   (presets of the published workloads)")
+    lines.append("experiment=seed_ranking | seed_retrieval | ranking_large_batch   (published workloads; the GPU recipe)")
     lines.append("hparams_search=ranking_optuna | two_tower_optuna   (Optuna searches; run as a multirun)")
     lines.append("hydra/launcher=joblib | slurm | submitit_slurm   (parallel jobs / a SLURM cluster, with -m)")
     return "\n".join(lines)

@@ -118,6 +118,10 @@ class TrainerConfig:
     verbose: int = 1
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
     steps_per_execution: int = 1
+    # Keras dtype policy of every layer: null = float32; "mixed_bfloat16" (TPU, recent GPUs) or
+    # "mixed_float16" (GPUs, with loss scaling) compute in 16 bits and keep variables, losses
+    # and metrics in float32. Recorded as tag `dtype_policy`.
+    dtype_policy: Optional[str] = None
     # Save model and optimizer state after every epoch, so a killed job can be resumed.
     # Not part of the job's key (nor are checkpoint_dir and resume).
     checkpoint: bool = True

@@ -159,7 +159,8 @@ class ModelPlugin(abc.ABC):
         return "mean_squared_error"
 
     def metrics(self) -> list[Any]:
-        """Keras metrics compiled into the model; their names become MLflow metric names."""
+        """Keras metrics compiled into the model (as `weighted_metrics`, so rows that pad an
+        evaluation split count zero); their names become MLflow metric names."""
         return []
 
     def label(self) -> str:
@@ -230,7 +231,11 @@ class BackendPlugin(abc.ABC):
         shuffle: bool,
         seed: int,
     ) -> Any:
-        """What `model.fit`/`evaluate` consume: batches of ({feature: ids}, label).
+        """What `model.fit`/`evaluate` consume: batches of ({feature: ids}, label[, weight]).
+
+        With `training=False` (validation, test) every row must be evaluated exactly once:
+        where batches need a fixed size or must split over devices, pad the split with
+        zero-weight rows (`rsx.api.engine.padded_for_evaluation`) rather than dropping rows.
 
         Args:
             columns: the split's columns (see `rsx.data.prepared`).

@@ -21,6 +21,10 @@ from rsx.cli_errors import unknown_key
 from rsx.errors import ConfigError
 
 
+#: Keras dtype policies a run may use: variables stay float32 in all of them.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 def _at_least(low):
     return lambda v: v >= low, f">= {low}"
 
@@ -35,6 +39,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.early_stopping_patience": (lambda v: v is None or v >= 1, "null or >= 1"),
     "trainer.steps_per_execution": _at_least(1),
     "trainer.verbose": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
+    "trainer.dtype_policy": (lambda v: v in DTYPE_POLICIES, f"null or one of {', '.join(DTYPE_POLICIES)}"),
     "data.train_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "data.validation_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "data.shuffle_buffer": _at_least(1),

@@ -1,8 +1,11 @@
-"""cpu_reference: the simplest correct single-device path.
+"""cpu_reference: the simplest correct single-device path (its name says "reference", not
+where it runs).
 
 Plain `keras.layers.Embedding` tables, each trained by its own optimizer where the model
 declares one, on one device, with the Keras backend of your choice. It is the yardstick the
-distributed backends are compared against.
+distributed backends are compared against. It runs on the device its Keras backend picks:
+with `keras_backend=jax` and the `gpu` extra that is the first GPU; with TensorFlow (the CPU
+build rsx installs) the CPU. The run's `device_kind` tag says which.
 """
 
 from rsx.api import BackendSpec, ConfigError, jit_compile_option
@@ -19,10 +22,7 @@ def environment(config) -> dict[str, str]:
             f"use one of: {', '.join(KERAS_BACKENDS)}",
         )
     jit_compile_option(config.jit_compile)  # A bad value fails before any framework starts.
-    env = {"KERAS_BACKEND": config.keras_backend}
-    if config.keras_backend == "jax":
-        env["JAX_PLATFORMS"] = "cpu"
-    return env
+    return {"KERAS_BACKEND": config.keras_backend}
 
 
 spec = BackendSpec(
@@ -30,5 +30,5 @@ spec = BackendSpec(
     config=CpuReferenceConfig,
     implementation="rsx_plugins.cpu_reference.backend:CpuReferenceBackend",
     environment=environment,
-    description="one device, plain Embedding tables with their own optimizers",
+    description="the simplest correct path: one device (CPU, or a GPU with keras_backend=jax), plain Embedding tables with their own optimizers",
 )

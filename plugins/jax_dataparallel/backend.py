@@ -10,7 +10,14 @@ import jax
 import keras
 
 from rsx.api import BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
-from rsx.api.engine import EmbeddingLookup, routed_optimizer
+from rsx.api.engine import (
+    SAMPLE_WEIGHT,
+    DeviceReport,
+    EmbeddingLookup,
+    check_accelerator,
+    padded_for_evaluation,
+    routed_optimizer,
+)
 
 from .cluster import resolve_cluster
 from .rendezvous import wait_for_processes
@@ -49,6 +56,9 @@ class JaxDataParallelBackend(BackendPlugin):
         if self.cluster.multi_process:
             self._join_processes()
         devices = self._devices()
+        report = DeviceReport.from_jax(devices)
+        by_choice = f"backend.cpu_devices={config.cpu_devices}" if config.cpu_devices is not None else ""
+        check_accelerator(report, config.require_accelerator, cpu_by_choice=by_choice)
         self.mesh = keras.distribution.DeviceMesh((len(devices),), [BATCH_AXIS], devices)
         if config.shard_tables:
             # Filled with one entry per table in `embeddings()`, before any table exists.
@@ -62,7 +72,7 @@ class JaxDataParallelBackend(BackendPlugin):
         keras.distribution.set_distribution(distribution)
         return RuntimeInfo(
             keras_backend=keras.config.backend(),
-            device_kind=devices[0].device_kind.lower(),
+            device_kind=report.platform,
             device_count=len(devices),
             replicas=len(devices),
             process_count=self.cluster.num_processes,
@@ -71,6 +81,7 @@ class JaxDataParallelBackend(BackendPlugin):
                 "distribution": type(distribution).__name__,
                 "mesh": f"{BATCH_AXIS}:{len(devices)}",
                 "embedding_placement": "sharded_over_devices" if config.shard_tables else "replicated",
+                **report.tags(),
             },
         )
 
@@ -125,6 +136,10 @@ class JaxDataParallelBackend(BackendPlugin):
         return routed_optimizer(dense, tables)
 
     def dataset(self, columns, features, label, global_batch_size, training, shuffle, seed):
+        num_devices = self.mesh.devices.size
+        weight = None
+        if not training:  # Every evaluated row once: pad to whole per-device parts, weight 0.
+            columns, weight = padded_for_evaluation(columns, num_devices), SAMPLE_WEIGHT
         return process_batches(
             columns,
             features,
@@ -132,9 +147,10 @@ class JaxDataParallelBackend(BackendPlugin):
             global_batch_size,
             shuffle=shuffle,
             seed=seed,
-            num_devices=self.mesh.devices.size,
+            num_devices=num_devices,
             num_processes=self.cluster.num_processes,
             process_id=self.cluster.process_id,
+            sample_weight=weight,
         )
 
     def compile_options(self):

@@ -21,6 +21,10 @@ class JaxDataParallelConfig:
     shard_tables: bool = False
     # XLA-compile the train step: "auto" lets Keras decide, or true/false.
     jit_compile: str = "auto"
+    # Fail before training when JAX finds only CPU devices (e.g. a GPU machine without the gpu
+    # extra, or no GPU visible); false trains wherever JAX runs (one warning if the GPU build of
+    # JAX is installed but found no GPU).
+    require_accelerator: bool = False
     # Multi-process (multi-host) data parallelism; each null falls back to the environment
     # variables Keras reads (KERAS_DISTRIBUTION_JOB_ADDRESSES / _NUM_PROCESSES / _PROCESS_ID),
     # then JAX_COORDINATOR_ADDRESS. With one process none of them is needed.

@@ -7,14 +7,16 @@ gathers only its own contiguous part of it. `jax.make_array_from_process_local_d
 with) puts the parts back together in process order, so a global batch holds exactly the
 rows it holds in a single-process run: one process or several, the same training.
 
-A batch must split evenly over the devices. The last, short batch of a split is cut down to
-a multiple of the device count (at most `devices - 1` rows of the split are left out per
-epoch; none when the split size divides).
+A batch must split evenly over the devices. The last, short batch of the training split is
+cut down to a multiple of the device count (at most `devices - 1` rows are left out per
+epoch; none when the split size divides). Validation and test splits come padded to a
+multiple of the devices with zero-weight rows (`padded_for_evaluation`), so every one of
+their rows is evaluated exactly once, even a split smaller than one global batch.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -38,8 +40,10 @@ def process_batches(
     num_devices: int,
     num_processes: int = 1,
     process_id: int = 0,
+    sample_weight: Optional[str] = None,
 ) -> tf.data.Dataset:
-    """This process's part of each global batch: ({feature: ids}, label) batches.
+    """This process's part of each global batch: ({feature: ids}, label) batches, or
+    ({feature: ids}, label, weight) with `sample_weight`.
 
     Args:
         columns: the split's columns, all of one length.
@@ -51,9 +55,11 @@ def process_batches(
         num_devices: devices over all processes; every batch is cut to a multiple of it.
         num_processes: processes sharing each batch; they own equally many devices.
         process_id: this process's index.
+        sample_weight: the column of per-row weights (see `padded_for_evaluation`), if any.
     """
     count = len(columns[label])
-    tensors = {name: tf.constant(columns[name]) for name in [*features, label]}
+    targets = [label] + ([sample_weight] if sample_weight else [])
+    tensors = {name: tf.constant(columns[name]) for name in [*features, *targets]}
 
     def own_part(indices):
         rows = tf.shape(indices)[0]
@@ -61,7 +67,7 @@ def process_batches(
         return indices[process_id * share : (process_id + 1) * share]
 
     def gather(indices):
-        return {f: tf.gather(tensors[f], indices) for f in features}, tf.gather(tensors[label], indices)
+        return {f: tf.gather(tensors[f], indices) for f in features}, *(tf.gather(tensors[t], indices) for t in targets)
 
     if shuffle:
         indices = row_batches(count, global_batch_size, seed)

@@ -44,7 +44,9 @@ class RankingModel(ModelPlugin):
         x = keras.layers.Concatenate(name="concatenate")([vectors[USER_ID], vectors[ITEM_ID]])
         for i, units in enumerate(self.config.hidden_units):
             x = keras.layers.Dense(units, activation=self.config.activation, name=f"hidden_{i}")(x)
-        rating = keras.layers.Dense(1, name="rating")(x)
+        # float32 whatever the dtype policy: a 16-bit rating would round it to ~3 digits (Keras'
+        # mixed-precision guide: keep the model's output layer in float32).
+        rating = keras.layers.Dense(1, name="rating", dtype="float32")(x)
         return keras.Model(inputs, rating, name="ranking")
 
     def optimizer(self):

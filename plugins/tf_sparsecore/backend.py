@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
-from rsx.api.engine import make_optimizer, routed_optimizer, tf_dataset
+from rsx.api.engine import SAMPLE_WEIGHT, make_optimizer, padded_for_evaluation, routed_optimizer, tf_dataset
 
 from . import check_config, wants_tpu
 from .layer import DistributedLookup
@@ -89,6 +89,7 @@ class TfSparseCoreBackend(BackendPlugin):
         }
         if self.tpu is None:
             tags["fallback_reason"] = self.fallback_reason
+            tags["device_model"] = self._local_device_kind()
             return RuntimeInfo(
                 keras_backend=keras.config.backend(),
                 device_kind=self._local_device_kind(),
@@ -102,6 +103,7 @@ class TfSparseCoreBackend(BackendPlugin):
                 "tpu_embedding_feature": self.tpu.sparsecore,
                 "tpu_workers": str(self.tpu.workers),
                 "table_stacking": str(self.config.table_stacking),
+                "device_model": self.tpu.device_kind,
             }
         )
         return RuntimeInfo(
@@ -162,10 +164,15 @@ class TfSparseCoreBackend(BackendPlugin):
         return routed_optimizer(dense, tables)
 
     def dataset(self, columns, features, label, global_batch_size, training, shuffle, seed):
-        # Static shapes everywhere (as the tutorial: 312 train and 78 test steps on 80k/20k
-        # at 256): SparseCore's lookups are compiled for exactly one global batch.
+        # Static shapes everywhere (as the tutorial: 312 train steps on 80k at 256): SparseCore's lookups are compiled for exactly one global batch. Training
+        # drops the short last batch as the tutorial does; evaluation pads it with zero-weight
+        # rows instead, so every validation and test row counts exactly once.
+        weight = None
+        if not training:
+            columns, weight = padded_for_evaluation(columns, global_batch_size), SAMPLE_WEIGHT
         data = tf_dataset(
-            columns, features, label, global_batch_size, shuffle=shuffle, seed=seed, drop_remainder=True
+            columns, features, label, global_batch_size, shuffle=shuffle, seed=seed, drop_remainder=True,
+            sample_weight=weight,
         )
         if self.tpu is None:
             return data

@@ -65,7 +65,8 @@ class TwoTowerModel(ModelPlugin):
         vectors = embeddings(inputs)
         user = _tower(vectors[USER_ID], list(config.user_layers), config.activation, USER_TOWER)
         candidate = _tower(vectors[ITEM_ID], list(config.candidate_layers), config.activation, CANDIDATE_TOWER)
-        score = keras.layers.Dot(axes=1, name="score")([user, candidate])
+        # float32 whatever the dtype policy (Keras' mixed-precision guide: the output layer).
+        score = keras.layers.Dot(axes=1, name="score", dtype="float32")([user, candidate])
         return keras.Model(inputs, score, name="two_tower")
 
     def optimizer(self):

@@ -4,14 +4,19 @@ Import it only from a plugin's implementation module (never from its spec module
 after rsx has set the backend's environment.
 """
 
-from rsx.engine.datasets import row_batches, steps_per_epoch, tf_dataset
+from rsx.engine.datasets import SAMPLE_WEIGHT, padded_for_evaluation, row_batches, steps_per_epoch, tf_dataset
+from rsx.engine.devices import DeviceReport, check_accelerator
 from rsx.engine.embeddings import EmbeddingLookup
 from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_optimizer, table_of
 
 __all__ = [
+    "DeviceReport",
     "EmbeddingLookup",
+    "SAMPLE_WEIGHT",
     "TableRoutedOptimizer",
+    "check_accelerator",
     "make_optimizer",
+    "padded_for_evaluation",
     "routed_optimizer",
     "row_batches",
     "steps_per_epoch",

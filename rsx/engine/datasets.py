@@ -6,10 +6,13 @@ Keras' dataset adapters), and it is what TPUStrategy distributes.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Optional
 
 import numpy as np
 import tensorflow as tf
+
+#: The column `padded_for_evaluation` adds: each row's weight in the split's metrics.
+SAMPLE_WEIGHT = "sample_weight"
 
 
 def tf_dataset(
@@ -20,8 +23,10 @@ def tf_dataset(
     shuffle: bool,
     seed: int,
     drop_remainder: bool = False,
+    sample_weight: Optional[str] = None,
 ) -> tf.data.Dataset:
-    """Batches of ({feature: ids}, label), optionally reshuffled every epoch.
+    """Batches of ({feature: ids}, label) or, with `sample_weight`, ({feature: ids}, label,
+    weight), optionally reshuffled every epoch.
 
     Shuffling draws one permutation per epoch and gathers every column by it once; batches
     are then slices, exactly the batches `row_batches` describes for the same seed.
@@ -34,12 +39,14 @@ def tf_dataset(
         shuffle: reshuffle the rows every epoch (seeded, so runs repeat).
         seed: the shuffle seed.
         drop_remainder: drop a last short batch (static shapes, e.g. on TPU).
+        sample_weight: the column of per-row weights (see `padded_for_evaluation`), if any.
     """
-    tensors = {name: tf.constant(columns[name]) for name in [*features, label]}
+    targets = [label] + ([sample_weight] if sample_weight else [])
+    tensors = {name: tf.constant(columns[name]) for name in [*features, *targets]}
     count = len(columns[label])
 
     def as_batches(rows):
-        return _batches(({f: rows[f] for f in features}, rows[label]), count, batch_size, drop_remainder)
+        return _batches(({f: rows[f] for f in features}, *(rows[t] for t in targets)), count, batch_size, drop_remainder)
 
     if not shuffle:
         return as_batches(tensors).cache().prefetch(tf.data.AUTOTUNE)
@@ -51,6 +58,38 @@ def tf_dataset(
         return as_batches({name: tf.gather(t, order) for name, t in tensors.items()})
 
     return _every_epoch(seed, epoch, steps_per_epoch(count, batch_size, drop_remainder)).prefetch(tf.data.AUTOTUNE)
+
+
+def padded_for_evaluation(columns: Mapping[str, np.ndarray], multiple: int) -> dict[str, np.ndarray]:
+    """The split's columns, padded to a multiple of `multiple` rows, with a `SAMPLE_WEIGHT`
+    column under which Keras' `evaluate` counts every real row exactly once.
+
+    For backends whose batches must have a fixed size or split evenly over devices: rather
+    than dropping the rows that do not fill a batch (or every row, when the split is smaller
+    than one batch), pad with copies of the first rows (real ids, so no lookup sees a
+    made-up id) that weigh 0.
+
+    Real rows weigh `padded / real` rather than 1 because Keras averages each batch's loss
+    over the batch's *padded* size and weighs that by the padded size: with this weight the
+    reported loss is the plain mean over the real rows, and every weighted-mean metric
+    (RMSE, MAE, ...) is unchanged, since a constant weight cancels out. (This holds for losses
+    with Keras' default reduction, "sum_over_batch_size", which every built-in loss uses.)
+
+    Args:
+        columns: column name -> 1-D array, all of one length n >= 1.
+        multiple: the padded length is the least multiple of this >= n.
+
+    Returns:
+        The padded columns (copies of rows 0, 1, ... appended) plus `SAMPLE_WEIGHT` (float32,
+        `padded / n` for the n real rows, 0 for the copies). Unchanged rows when n divides.
+    """
+    count = len(next(iter(columns.values())))
+    if count == 0:
+        return {**columns, SAMPLE_WEIGHT: np.zeros(0, np.float32)}
+    padded = -(-count // multiple) * multiple
+    rows = np.arange(padded) % count
+    weights = np.where(np.arange(padded) < count, padded / count, 0.0).astype(np.float32)
+    return {**{name: np.asarray(values)[rows] for name, values in columns.items()}, SAMPLE_WEIGHT: weights}
 
 
 def row_batches(count: int, batch_size: int, seed: int, drop_remainder: bool = False) -> tf.data.Dataset:

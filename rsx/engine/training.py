@@ -19,6 +19,7 @@ from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
 from rsx.data.prepared import PreparedData
 from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss, ValidationEarlyStopping
 from rsx.engine.checkpoints import EpochCheckpoint, restore
+from rsx.engine.devices import hold_back_jax_plugin_errors
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
 from rsx.tracking.vocabulary import KERAS_BACKEND_TAG, RESUMED_AT_EPOCH_TAG
@@ -170,6 +171,7 @@ def train_and_evaluate(
     checkpoint to continue from; None trains from scratch without checkpoints.
     """
     trainer = cfg.trainer
+    hold_back_jax_plugin_errors()  # Before JAX starts: a GPU that cannot start is one line, not a traceback.
     keras.utils.set_random_seed(trainer.seed)
 
     backend = backend_spec.load()(cfg.backend)
@@ -197,8 +199,12 @@ def train_and_evaluate(
     label = plugin.label()
     global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
     plugin.global_batch_size = global_batch
+    # Layers built from here on compute in this policy; variables, losses and metrics stay float32.
+    dtype_policy = trainer.dtype_policy or "float32"
+    keras.config.set_dtype_policy(dtype_policy)
     tracker.set_tags({
         "global_batch_size": global_batch,
+        "dtype_policy": dtype_policy,
         # Say so when validation metrics come from the test split (tutorial presets only).
         "rsx.validation": "test" if data.validation_is_test else "validation",
         # What preparation counted: duplicates merged, rows filtered, cold users/items...
@@ -215,7 +221,9 @@ def train_and_evaluate(
         model.compile(
             optimizer=optimizer,
             loss=plugin.loss(),
-            metrics=(compiled_metrics := plugin.metrics()),
+            # Weighted, so the zero-weight rows that pad an evaluation split (see
+            # `BackendPlugin.dataset`) do not count; without weights they are the same metrics.
+            weighted_metrics=(compiled_metrics := plugin.metrics()),
             **compile_options,
         )
 

@@ -11,7 +11,9 @@ class TestMyBackend(BackendConformance):
 ```
 
 A backend must train every installed model on synthetic data in a fresh process, record a
-FINISHED MLflow run with the tags rsx promises, and learn (beat predicting the mean). A
+FINISHED MLflow run with the tags rsx promises, and learn (beat predicting the mean); and it
+must evaluate every row of a validation or test split exactly once, whatever the split's
+size, so its metrics equal cpu_reference's on the same model. A
 model must declare features that exist in the data and tables sized from it, and train on
 the reference backend.
 """
@@ -19,16 +21,22 @@ the reference backend.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from rsx.discovery import discover
+from rsx.testing import evaluation_probe
 from rsx.testing.cli import SMALL_RUN, explain, run_rsx, runs
 
 #: Tags every run must carry.
 REQUIRED_TAGS = (
-    "backend", "model", "dataset", "keras_backend", "device_kind", "device_count", "rsx_version",
+    "backend", "model", "dataset", "keras_backend", "device_kind", "device_model", "device_count", "dtype_policy",
+    "rsx_version",
 )
 
 
@@ -52,6 +60,18 @@ def _assert_trained(workdir, result, backend: str, model: str) -> None:
         assert np.isfinite(metrics[key])
     # Synthetic labels have a planted structure: a model that learns beats the mean.
     assert metrics["test_loss"] < metrics.get("baseline_test_mse", np.inf), metrics
+
+
+@functools.lru_cache(maxsize=None)
+def evaluation_metrics(backend: str, overrides: tuple[str, ...] = ()) -> dict[int, dict[str, float]]:
+    """{split size: metrics} of `rsx.testing.evaluation_probe` on `backend`, in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rsx.testing.evaluation_probe", f"backend={backend}", *overrides],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, explain(done)
+    found = json.loads(done.stdout.strip().splitlines()[-1])["metrics"]
+    return {int(rows): metrics for rows, metrics in found.items()}
 
 
 class BackendConformance:
@@ -78,6 +98,15 @@ class BackendConformance:
         spec = self._spec()
         env = spec.environment(spec.config())
         assert env.get("KERAS_BACKEND") in ("tensorflow", "jax", "torch")
+
+    def test_evaluates_every_row_exactly_once(self):
+        """Splits of 3 rows (smaller than a global batch), 1 row and 11 rows (a short last
+        batch) give the metrics of every row counted once: cpu_reference's, and the exact ones."""
+        found = evaluation_metrics(self.backend, tuple(self.overrides))
+        reference = evaluation_metrics("cpu_reference")
+        for rows in evaluation_probe.SPLIT_SIZES:
+            assert found[rows] == pytest.approx(reference[rows], rel=1e-5), f"{rows} rows"
+            assert found[rows] == pytest.approx(evaluation_probe.expected(rows), rel=1e-5), f"{rows} rows"
 
     @pytest.mark.parametrize("model", _installed_models())
     def test_trains_every_model(self, tmp_path, model):

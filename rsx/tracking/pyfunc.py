@@ -3,7 +3,7 @@
 Logged as the run's model "model", so what MLflow users expect works:
 
     model = mlflow.pyfunc.load_model("runs:/<run id>/model")
-    model.predict(pandas.DataFrame({"user_id": [1, 2], "movie_id": [10, 20]}))  # -> scores, shape (2,)
+    model.predict(pandas.DataFrame({"user_id": [1, 2], "item_id": [10, 20]}))  # -> scores, shape (2,)
 
 and the run shows it in the UI's Models column, and `mlflow.register_model` takes it. The
 model folder holds MLflow's files (MLmodel, requirements) and, under `artifacts/`, the

@@ -27,7 +27,9 @@ def test_two_devices_are_two_data_parallel_replicas(report):
     assert report["distribution"] == "DataParallel"
     runtime = report["runtime"]
     assert (runtime["replicas"], runtime["device_count"], runtime["keras_backend"]) == (2, 2, "jax")
-    assert runtime["tags"] == {"distribution": "DataParallel", "mesh": "batch:2", "embedding_placement": "replicated"}
+    assert runtime["tags"] == {
+        "distribution": "DataParallel", "mesh": "batch:2", "embedding_placement": "replicated", "device_model": "cpu",
+    }
     assert report["dp_table_spec"] == [None, None]  # every device holds the whole table
     assert report["inference_scope"] == "nullcontext"  # one process: predict needs nothing special
 

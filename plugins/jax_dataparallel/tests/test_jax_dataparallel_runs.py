@@ -140,3 +140,18 @@ def test_global_batch_that_does_not_divide_over_the_devices_is_one_line(tmp_path
     assert "trainer.global_batch_size=101 does not divide evenly over the backend's 2 replicas" in line
     (run,) = runs(tmp_path)
     assert run.info.status == "FAILED"
+
+
+def test_a_one_row_test_split_is_evaluated_on_two_devices(tmp_path):
+    """One test row cannot be split over 2 devices: it is padded with a zero-weight copy."""
+    result = run_rsx(
+        ["backend=jax_dataparallel", "backend.cpu_devices=2", "model=ranking", *SMALL_RUN, "trainer.epochs=1",
+         "data.train_fraction=0.999875"],  # 7,999 training rows, 1 test row
+        tmp_path,
+    )
+    assert result.returncode == 0, explain(result)
+    (run,) = runs(tmp_path)
+    metrics = run.data.metrics
+    # One row: the loss is its squared error and the RMSE its root, unless a pad row counted.
+    assert metrics["test_rmse"] ** 2 == pytest.approx(metrics["test_loss"], rel=1e-5)
+    assert metrics["val_rmse"] ** 2 == pytest.approx(metrics["val_loss"], rel=1e-5)

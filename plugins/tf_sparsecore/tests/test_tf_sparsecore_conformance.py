@@ -1,6 +1,8 @@
 """tf_sparsecore passes rsx's backend conformance suite (every installed model trains on it)
 and its CLI runs record the CPU fallback where the MLflow UI shows it."""
 
+import pytest
+
 from rsx.testing.cli import SMALL_RUN, explain, run_rsx, runs
 from rsx.testing.conformance import BackendConformance
 
@@ -28,3 +30,19 @@ def test_cli_tpu_required_without_a_tpu_fails_in_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("rsx: error:")]
     assert len(errors) == 1 and "backend.tpu=required" in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_cli_a_test_split_smaller_than_the_global_batch_is_evaluated(tmp_path):
+    """Static shapes: 3 test rows at a global batch of 64 are one batch padded with zero-weight
+    rows, not dropped (which logged no test or validation metric at all)."""
+    result = run_rsx(
+        ["backend=tf_sparsecore", "model=ranking", *SMALL_RUN, "trainer.epochs=1",
+         "data.train_fraction=0.999625"],  # 7,997 training rows, 3 test rows
+        tmp_path,
+    )
+    assert result.returncode == 0, explain(result)
+    (run,) = runs(tmp_path)
+    metrics = run.data.metrics
+    for key in ("val_loss", "val_rmse", "test_loss", "test_rmse"):
+        assert key in metrics, sorted(metrics)
+    assert metrics["test_rmse"] ** 2 == pytest.approx(metrics["test_loss"], rel=1e-5)
