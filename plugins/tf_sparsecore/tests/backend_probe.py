@@ -155,6 +155,7 @@ report["fallback_training"] = {
     "routed_tables": sorted(getattr(optimizer, "tables", {})),
     "train_batches": [int(b[1].shape[0]) for b in train],
     "test_batches": [int(b[1].shape[0]) for b in test],
+    "test_rows_counted": [int(np.count_nonzero(b[2])) for b in test],  # rows of weight > 0
     "steps_run": int(optimizer.iterations),
     "subset_lookup_shape": list(layer({"item_id": np.arange(7, dtype="int32")})["item_id"].shape),
     "symbolic_subset_shape": list(layer.compute_output_shape({"item_id": (None,)})["item_id"]),

@@ -97,7 +97,9 @@ def test_fallback_tables_are_trained_by_their_own_optimizer(report):
 def test_batches_have_static_shapes(report):
     training = report["fallback_training"]
     assert training["train_batches"] == [4, 4]  # 10 rows at 4: the short batch is dropped
-    assert training["test_batches"] == [4, 4]
+    # Evaluation keeps every row: the short batch is padded with 2 rows of weight zero.
+    assert training["test_batches"] == [4, 4, 4]
+    assert training["test_rows_counted"] == [4, 4, 2]
 
 
 def test_reshuffled_batches_are_static_and_new_every_epoch(report):
