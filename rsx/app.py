@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from rsx import paths, stopping
 from rsx.config import register_core_schemas
+from rsx.contract import plugin_config
 from rsx.discovery import Registry, discover, register_plugin_configs
 from rsx.errors import RsxError
 
@@ -69,10 +70,14 @@ def register_everything(registry: Registry) -> None:
     # rsx's Optuna sweeper (`hydra/sweeper=rsx_optuna`). Hydra finds plugins by listing the
     # `hydra_plugins` namespace, which misses an editable install's; registering it directly
     # works for every kind of install.
+    # Likewise the search-path plugin that puts each plugin's own presets (`<plugin>/conf/`)
+    # on Hydra's search path.
     from hydra.core.plugins import Plugins
     from hydra_plugins.rsx_optuna_sweeper.optuna_sweeper import RsxOptunaSweeper
+    from hydra_plugins.rsx_plugin_presets.presets import RsxPluginPresets
 
     Plugins.instance().register(RsxOptunaSweeper)
+    Plugins.instance().register(RsxPluginPresets)
 
 
 def _task(cfg: DictConfig) -> float | None:
@@ -167,7 +172,7 @@ def _check_tracking(cfg: DictConfig) -> None:
 
     if not cfg.tracking.enabled or HydraConfig.get().mode != RunMode.RUN:
         return
-    if discover().backend(cfg.backend.name).process_index(cfg.backend) == 0:
+    if discover().backend(cfg.backend.name).process_index(plugin_config(cfg.backend)) == 0:
         from rsx.job import make_tracker
 
         make_tracker(cfg)  # Tag keys, the store (created safely), the experiment (not deleted).

@@ -122,6 +122,10 @@ class TrainerConfig:
     # "mixed_float16" (GPUs, with loss scaling) compute in 16 bits and keep variables, losses
     # and metrics in float32. Recorded as tag `dtype_policy`.
     dtype_policy: Optional[str] = None
+    # Rows of a multi_hot/sequence feature with more ids than the model's max_length:
+    # "truncate" (a multi_hot keeps its first ids, a sequence its latest; the count is logged)
+    # or "error".
+    feature_overflow: str = "truncate"
     # Save model and optimizer state after every epoch, so a killed job can be resumed.
     # Not part of the job's key (nor are checkpoint_dir and resume).
     checkpoint: bool = True

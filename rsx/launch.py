@@ -56,9 +56,12 @@ def run_in_fresh_process(
         context: copied into the result (the job's place in a sweep).
         prefix: put before every line of the worker's output (e.g. "[job 3] ").
     """
+    from rsx.contract import plugin_config
     from rsx.discovery import discover
+    from rsx.validation import check_plugins
 
-    environment = dict(discover().backend(cfg.backend.name).environment(cfg.backend))
+    check_plugins(cfg)  # The environment below may trust the backend's config.
+    environment = dict(discover().backend(cfg.backend.name).environment(plugin_config(cfg.backend)))
     files = JobFiles.of(output_dir)
     with claim(files):
         job_id = write_job_file(cfg, overrides, files, context)

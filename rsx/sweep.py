@@ -182,11 +182,9 @@ def validate_jobs(config: DictConfig) -> None:
 
 
 def _validate(cfg: DictConfig) -> None:
-    from rsx.discovery import discover
     from rsx.validation import validate
 
-    validate(cfg)
-    discover().backend(cfg.backend.name).environment(cfg.backend)  # The backend's own checks.
+    validate(cfg)  # The plugins' own `check`s included.
 
 
 # --------------------------------------------------------------------------- one job

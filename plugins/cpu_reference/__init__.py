@@ -15,13 +15,18 @@ from .config import CpuReferenceConfig
 KERAS_BACKENDS = ("tensorflow", "jax")
 
 
-def environment(config) -> dict[str, str]:
+def check(config) -> None:
+    """Rejects a Keras backend cpu_reference does not run on, or a bad jit_compile value."""
     if config.keras_backend not in KERAS_BACKENDS:
         raise ConfigError(
             f"backend.keras_backend={config.keras_backend!r} is not supported by cpu_reference",
             f"use one of: {', '.join(KERAS_BACKENDS)}",
         )
-    jit_compile_option(config.jit_compile)  # A bad value fails before any framework starts.
+    jit_compile_option(config.jit_compile)
+
+
+def environment(config) -> dict[str, str]:
+    # No JAX_PLATFORMS: with keras_backend=jax the run takes the device JAX picks (a GPU if any).
     return {"KERAS_BACKEND": config.keras_backend}
 
 
@@ -30,5 +35,6 @@ spec = BackendSpec(
     config=CpuReferenceConfig,
     implementation="rsx_plugins.cpu_reference.backend:CpuReferenceBackend",
     environment=environment,
+    check=check,
     description="the simplest correct path: one device (CPU, or a GPU with keras_backend=jax), plain Embedding tables with their own optimizers",
 )

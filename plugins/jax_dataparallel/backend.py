@@ -9,7 +9,7 @@ import re
 import jax
 import keras
 
-from rsx.api import BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
+from rsx.api import FEATURE_KINDS, BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import (
     SAMPLE_WEIGHT,
     DeviceReport,
@@ -49,6 +49,8 @@ class JaxDataParallelBackend(BackendPlugin):
     instead split every embedding table's rows over the same devices, while the batch
     stays split as before.
     """
+
+    feature_kinds = FEATURE_KINDS
 
     def setup(self) -> RuntimeInfo:
         config = self.config
@@ -129,6 +131,8 @@ class JaxDataParallelBackend(BackendPlugin):
         shards = self.mesh.shape[0]
         rows = -(-table.vocabulary_size // shards) * shards
         path = f"{EMBEDDINGS_LAYER}/{re.escape(table.name)}/embeddings"
+        if f"^{path}$" in list(self.layout_map):  # A table made again (another model): lay it out anew.
+            del self.layout_map[f"^{path}$"]
         self.layout_map[f"^{path}$"] = (BATCH_AXIS, None)
         return dataclasses.replace(table, vocabulary_size=rows)
 

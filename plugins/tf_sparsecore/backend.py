@@ -8,10 +8,10 @@ import logging
 import keras
 import tensorflow as tf
 
-from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
+from rsx.api import FEATURE_KINDS, BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import SAMPLE_WEIGHT, make_optimizer, padded_for_evaluation, routed_optimizer, tf_dataset
 
-from . import check_config, wants_tpu
+from . import wants_tpu
 from .layer import DistributedLookup
 from .tables import DEFAULT_DEVICE, SPARSECORE, feature_configs
 from .tpu import NoTpu, TpuSystem, apply_sparsecore_limits, connect_tpu
@@ -28,12 +28,12 @@ class TfSparseCoreBackend(BackendPlugin):
     are plain variables, so `TableRoutedOptimizer` gives each one its own optimizer there.
     """
 
+    feature_kinds = FEATURE_KINDS
     #: Builds the TPU resolver; tests replace it with a fake.
     resolver_factory = None
 
     def __init__(self, config):
         super().__init__(config)
-        check_config(config)
         self.tpu: TpuSystem | None = None
         self.fallback_reason = ""
         self._dense = None  # The dense optimizer's spec, once `optimizer()` was called.
@@ -122,6 +122,12 @@ class TfSparseCoreBackend(BackendPlugin):
     def strategy(self):
         return self.tpu.strategy if self.tpu is not None else tf.distribute.get_strategy()
 
+    @property
+    def sparse_inputs(self) -> bool:
+        """Whether padded ids reach DistributedEmbedding as tf.SparseTensors (`backend.sparse_inputs`)."""
+        choice = str(self.config.sparse_inputs).lower()
+        return self.placement == SPARSECORE if choice == "auto" else choice == "true"
+
     def scope(self):
         return self.tpu.strategy.scope() if self.tpu is not None else contextlib.nullcontext()
 
@@ -147,9 +153,12 @@ class TfSparseCoreBackend(BackendPlugin):
             placement=self.placement,
             max_ids_per_partition=self.config.max_ids_per_partition,
             max_unique_ids_per_partition=self.config.max_unique_ids_per_partition,
+            sparse_inputs=self.sparse_inputs,
         )
         stacking = None if self.config.table_stacking == "none" else "auto"
-        layer = DistributedLookup(configs, table_stacking=stacking, name="embeddings")
+        layer = DistributedLookup(
+            configs, features, table_stacking=stacking, sparse_inputs=self.sparse_inputs, name="embeddings"
+        )
         apply_sparsecore_limits(
             layer.distributed, self.config.max_ids_per_partition, self.config.max_unique_ids_per_partition
         )

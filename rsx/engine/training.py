@@ -15,15 +15,16 @@ from typing import Any
 import keras
 import numpy as np
 
-from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
+from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo, plugin_config
 from rsx.data.prepared import PreparedData
 from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss, ValidationEarlyStopping
 from rsx.engine.checkpoints import EpochCheckpoint, restore
 from rsx.engine.devices import hold_back_jax_plugin_errors
+from rsx.engine.inputs import check_backend_realizes, input_names, model_columns
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
-from rsx.errors import ConfigError, DataError, RsxError
-from rsx.tracking.vocabulary import KERAS_BACKEND_TAG, RESUMED_AT_EPOCH_TAG
+from rsx.errors import ConfigError, RsxError
 from rsx.evaluation import validation_metric
+from rsx.tracking.vocabulary import KERAS_BACKEND_TAG, RESUMED_AT_EPOCH_TAG
 
 log = logging.getLogger("rsx")
 
@@ -36,33 +37,6 @@ class TrainingResult:
     runtime: RuntimeInfo
     model: Any
     plugin: ModelPlugin
-
-
-def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
-    """Fails before training if any id falls outside its table.
-
-    On JAX an id past a table's end silently yields NaN rows and a negative id wraps to the
-    last rows; on TensorFlow it is a deep InvalidArgumentError. Say it plainly instead.
-    """
-    sizes = {t.name: t.vocabulary_size for t in plugin.tables()}
-    for feature in plugin.features():
-        size = sizes[feature.table]
-        for split in ("train", "test") if data.validation_is_test else ("train", "validation", "test"):
-            columns = data.split(split)
-            if feature.name not in columns:
-                raise DataError(
-                    f"model input '{feature.name}' is not a column of data '{data.name}'",
-                    f"use data with columns {sorted(columns)}",
-                )
-            ids = columns[feature.name]
-            low, high = int(ids.min()), int(ids.max())
-            if low < 0 or high >= size:
-                bad = low if low < 0 else high
-                raise DataError(
-                    f"feature '{feature.name}' has id {bad} in the {split} split, outside table "
-                    f"'{feature.table}' of {size} rows (valid ids 0..{size - 1})",
-                    "size the table from the data (largest id + 1) or fix the ids",
-                )
 
 
 def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
@@ -140,6 +114,21 @@ def global_batch_size(trainer, replicas: int, num_train: int) -> int:
     return global_batch
 
 
+def build_model(plugin: ModelPlugin, embeddings, global_batch: int) -> keras.Model:
+    """`plugin.build(embeddings, global_batch)`; a v1 plugin's `build(embeddings)` still works
+    (it reads `self.global_batch_size`, which rsx then sets for it)."""
+    try:
+        parameters = inspect.signature(plugin.build).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if len(parameters) == 1 and "global_batch_size" not in parameters:
+        log.warning("rsx: %s.build(embeddings) is the v1 signature; declare "
+                    "build(self, embeddings, global_batch_size)", type(plugin).__name__)
+        plugin.global_batch_size = global_batch
+        return plugin.build(embeddings)
+    return plugin.build(embeddings, global_batch)
+
+
 def model_summary(model: keras.Model) -> str:
     lines = io.StringIO()
     model.summary(print_fn=lambda line, **_: lines.write(line + "\n"))
@@ -174,7 +163,7 @@ def train_and_evaluate(
     hold_back_jax_plugin_errors()  # Before JAX starts: a GPU that cannot start is one line, not a traceback.
     keras.utils.set_random_seed(trainer.seed)
 
-    backend = backend_spec.load()(cfg.backend)
+    backend = backend_spec.load()(plugin_config(cfg.backend))
     runtime = backend.setup()
     tracker.set_tags(
         {
@@ -193,12 +182,17 @@ def train_and_evaluate(
         log.warning("rsx: multi-process jobs are not checkpointed; a rerun starts from scratch")
         resume = None
 
-    plugin = model_spec.load()(cfg.model, data)
-    check_ids_fit_tables(plugin, data)
-    features = [f.name for f in plugin.features()]
+    plugin = model_spec.load()(plugin_config(cfg.model), data)
+    check_backend_realizes(backend, backend_spec.name, plugin)
     label = plugin.label()
+    # Every split is read and checked before anything is built: a bad column fails in one line.
+    columns = {
+        split: model_columns(plugin.features(), plugin.tables(), data, split, label, trainer.feature_overflow)
+        for split in (("train", "test") if data.validation_is_test else ("train", "validation", "test"))
+    }
+    columns.setdefault("validation", columns["test"])
+    features = input_names(plugin.features())
     global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
-    plugin.global_batch_size = global_batch
     # Layers built from here on compute in this policy; variables, losses and metrics stay float32.
     dtype_policy = trainer.dtype_policy or "float32"
     keras.config.set_dtype_policy(dtype_policy)
@@ -216,7 +210,7 @@ def train_and_evaluate(
         # the dense one to tables that declare none when it creates them.
         optimizer = backend.optimizer(plugin.optimizer(), plugin.tables())
         embeddings = backend.embeddings(plugin.tables(), plugin.features(), global_batch)
-        model = plugin.build(embeddings)
+        model = build_model(plugin, embeddings, global_batch)
         compile_options = {"steps_per_execution": trainer.steps_per_execution, **backend.compile_options()}
         model.compile(
             optimizer=optimizer,
@@ -234,13 +228,13 @@ def train_and_evaluate(
         log.info("rsx: resuming after epoch %d from %s", initial_epoch, resume.checkpoint.weights)
 
     train = backend.dataset(
-        data.train, features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
+        columns["train"], features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
     )
     validation = backend.dataset(
-        data.validation, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+        columns["validation"], features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
     )
     test = backend.dataset(
-        data.test, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+        columns["test"], features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
     )
 
     non_finite = NonFiniteLoss()
@@ -305,7 +299,7 @@ def train_and_evaluate(
             "global_batch_size": global_batch,
             "keras_version": keras.__version__,
         },
-        example=example_inputs(data.test, features, max(EXAMPLE_ROWS, global_batch)),
+        example=example_inputs(columns["test"], features, max(EXAMPLE_ROWS, global_batch)),
         scope=backend.inference_scope,
         every_process=runtime.process_count > 1,
     )

@@ -13,7 +13,8 @@ class TestMyBackend(BackendConformance):
 A backend must train every installed model on synthetic data in a fresh process, record a
 FINISHED MLflow run with the tags rsx promises, and learn (beat predicting the mean); and it
 must evaluate every row of a validation or test split exactly once, whatever the split's
-size, so its metrics equal cpu_reference's on the same model. A
+size, so its metrics equal cpu_reference's on the same model, and must realize every
+feature kind exactly as the NumPy reference does. A
 model must declare features that exist in the data and tables sized from it, and train on
 the reference backend.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import subprocess
 import sys
 
@@ -74,6 +76,27 @@ def evaluation_metrics(backend: str, overrides: tuple[str, ...] = ()) -> dict[in
     return {int(rows): metrics for rows, metrics in found.items()}
 
 
+def assert_realizes_every_feature_kind(backend: str, overrides, workdir) -> None:
+    """id, multi_hot (weighted or not, each combiner), numeric and sequence features, one
+    table shared by two features: a model trains, saves, reloads and predicts the same, and
+    the backend's lookups equal NumPy's (see `rsx.testing.feature_probe`, run in a fresh
+    process with the backend's environment)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
+    result = subprocess.run(
+        [sys.executable, "-m", "rsx.testing.feature_probe", f"backend={backend}", *overrides],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.isfinite(report["loss"]), report
+    assert report["prediction_spread"] > 0, report  # not a constant model
+    assert report["reload_max_diff"] < 1e-5, report
+    assert report["rows_spread"] > 0, report
+    for combiner, diffs in report["reference_max_diff"].items():
+        for kind, diff in diffs.items():
+            assert diff < 1e-5, f"{kind} with combiner {combiner}: max |backend - NumPy| = {diff}"
+
+
 class BackendConformance:
     """What every backend plugin must do. Set `backend`; optionally `overrides`."""
 
@@ -107,6 +130,9 @@ class BackendConformance:
         for rows in evaluation_probe.SPLIT_SIZES:
             assert found[rows] == pytest.approx(reference[rows], rel=1e-5), f"{rows} rows"
             assert found[rows] == pytest.approx(evaluation_probe.expected(rows), rel=1e-5), f"{rows} rows"
+
+    def test_realizes_every_feature_kind(self, tmp_path):
+        assert_realizes_every_feature_kind(self.backend, self.overrides, tmp_path)
 
     @pytest.mark.parametrize("model", _installed_models())
     def test_trains_every_model(self, tmp_path, model):
