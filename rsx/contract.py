@@ -166,6 +166,11 @@ class ModelPlugin(abc.ABC):
         """The column of the prepared data the model is trained to predict."""
         return "label"
 
+    def callbacks(self, data: "PreparedData", validation_freq: int) -> list[Any]:
+        """Keras callbacks for `fit`, run before rsx records each epoch's logs: what they add
+        to the logs is logged too (e.g. `val_recall_at_10` every `validation_freq` epochs)."""
+        return []
+
     def evaluate_extra(self, model: "keras.Model", data: "PreparedData") -> dict[str, float]:
         """Further test metrics beyond Keras' evaluate (e.g. recall@k); prefixed by nothing."""
         return {}

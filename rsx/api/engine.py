@@ -7,13 +7,31 @@ after rsx has set the backend's environment.
 from rsx.engine.datasets import row_batches, steps_per_epoch, tf_dataset
 from rsx.engine.embeddings import EmbeddingLookup
 from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_optimizer, table_of
+from rsx.engine.retrieval_eval import (
+    RetrievalEvaluation,
+    RetrievalValidation,
+    evaluate_retrieval,
+    pair_matrix,
+    popularity_baseline,
+    popularity_scorer,
+    relevant_pairs,
+    seen_pairs,
+)
 
 __all__ = [
     "EmbeddingLookup",
+    "RetrievalEvaluation",
+    "RetrievalValidation",
     "TableRoutedOptimizer",
+    "evaluate_retrieval",
     "make_optimizer",
+    "pair_matrix",
+    "popularity_baseline",
+    "popularity_scorer",
+    "relevant_pairs",
     "routed_optimizer",
     "row_batches",
+    "seen_pairs",
     "steps_per_epoch",
     "table_of",
     "tf_dataset",

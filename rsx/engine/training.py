@@ -187,7 +187,11 @@ def train_and_evaluate(
     non_finite = NonFiniteLoss()
     # Metrics are logged before the checkpoint is written: a kill between the two repeats the
     # epoch (the tracker skips steps it already holds) rather than losing its metrics.
-    callbacks = [non_finite, EpochMetrics(tracker, examples_per_epoch=data.num_train)]
+    callbacks = [
+        non_finite,
+        *plugin.callbacks(data, trainer.validation_freq),
+        EpochMetrics(tracker, examples_per_epoch=data.num_train),
+    ]
     if resume is not None and resume.directory:
         callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
     if (kill := KillAt.from_environment()) is not None:
