@@ -174,6 +174,7 @@ class TwoTowerModel(ModelPlugin):
             seen_pairs(data, "test"),
             self.evaluation,
             prefix="test_",
+            users=data.test[USER_ID],
         )
         metrics.update(popularity_baseline(data, self.evaluation, "test"))
         return metrics

@@ -14,8 +14,8 @@ seen with in training (option), and scores the top k with keras-rs' ranking metr
 Each metric is the mean over the users who have at least one relevant item left after the
 seen ones are removed (RecBole's convention); users without one are excluded and counted
 (`<split>_retrieval_users_excluded`), never scored as zero. Ties in score are broken by item
-row (the lower row first), the same on every backend: seen items are pushed to the bottom by
-their score rather than by keras-rs' `mask`, which shuffles ties randomly.
+row (the lower row first), the same on every backend (see `ranked_lists`); seen items are
+pushed to the bottom by their score.
 
 Memory: users are scored in chunks (`user_chunk` x num_candidates floats at a time), so no
 users x items matrix exists beyond one chunk; the scores are keras tensors, on the backend's
@@ -129,17 +129,14 @@ def pair_matrix(users: np.ndarray, pairs, num_items: int) -> np.ndarray:
 
 
 class _HitRate:
-    """Share of users with at least one relevant item in the top k (keras-rs has no hit
-    rate). Ties are broken as keras-rs' metrics break them (stable top_k: lower row first)."""
+    """Share of users with at least one relevant item in the top k (keras-rs has no hit rate)."""
 
     def __init__(self, k: int):
         self.k, self.hits, self.users = k, 0.0, 0
 
-    def update_state(self, labels, scores):
-        _, top = keras.ops.top_k(scores, k=self.k, sorted=True)
-        found = keras.ops.max(keras.ops.take_along_axis(labels["labels"], top, axis=1), axis=1)
-        self.hits += float(keras.ops.sum(found))
-        self.users += int(keras.ops.shape(labels["labels"])[0])
+    def update_state(self, ranked_labels: np.ndarray):
+        self.hits += float((ranked_labels[:, : self.k] > 0).any(axis=1).sum())
+        self.users += len(ranked_labels)
 
     def result(self):
         return self.hits / self.users
@@ -154,8 +151,33 @@ def _metric(name: str, k: int):
         "mrr": keras_rs.metrics.MeanReciprocalRank,
         "precision": keras_rs.metrics.PrecisionAtK,
     }[name]
-    # shuffle_ties=False: deterministic, stable order (see the module docstring).
-    return cls(k=k, shuffle_ties=False)
+    return cls(k=k)
+
+
+def ranked_lists(scores, labels: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """What keras-rs' metrics are fed: each user's top `depth` labels in rank order, then the
+    relevant items ranked below `depth` (so recall and the ideal DCG see every relevant item).
+
+    keras-rs 0.4 shuffles tied scores randomly whatever `shuffle_ties` says (its metrics always
+    pass a mask, and a mask turns shuffling on), so rsx ranks with `keras.ops.top_k` (stable:
+    the lower item row first on JAX and TensorFlow) and hands keras-rs strictly decreasing
+    scores. Only (users, depth) indices leave the device.
+
+    Args:
+        scores: (n, items) float tensor.
+        labels: (n, items) bool, relevant and unseen.
+        depth: the largest k.
+    Returns:
+        labels (n, L) float32 (1 relevant, 0 not, -1 padding that keras-rs masks out) and
+        scores (n, L) float32, L = depth + the most relevant items any user has below depth.
+    """
+    _, top = keras.ops.top_k(scores, k=depth, sorted=True)
+    top_labels = np.take_along_axis(labels, keras.ops.convert_to_numpy(top), axis=1).astype(np.float32)
+    missing = labels.sum(axis=1) - top_labels.sum(axis=1)
+    tail = np.where(np.arange(int(missing.max()))[None, :] < missing[:, None], 1.0, -1.0).astype(np.float32)
+    ranked = np.concatenate([top_labels, tail], axis=1)
+    order = np.broadcast_to(-np.arange(ranked.shape[1], dtype=np.float32), ranked.shape)
+    return ranked, order
 
 
 def evaluate_retrieval(
@@ -165,6 +187,7 @@ def evaluate_retrieval(
     seen: Optional[tuple[np.ndarray, np.ndarray]],
     evaluation: RetrievalEvaluation,
     prefix: str,
+    users: Optional[np.ndarray] = None,
 ) -> dict[str, float]:
     """Full-catalogue ranking metrics for every user with a relevant item.
 
@@ -175,17 +198,20 @@ def evaluate_retrieval(
         seen: (user ids, item ids) left out of each user's ranking, or None.
         evaluation: cut-offs and rules; `exclude_seen=False` ignores `seen`.
         prefix: metric name prefix, e.g. "val_" or "test_" or "baseline_test_".
+        users: the users of the held-out split (the denominator of the excluded count);
+            None = the users of `relevant`.
 
     Returns:
         `{prefix}{metric}_at_{k}` for every metric and k, `{prefix}retrieval_users` (users
-        scored) and `{prefix}retrieval_users_excluded` (users with held-out interactions but
-        none relevant and unseen). With no user to score, only the two counts come back and a
+        scored) and `{prefix}retrieval_users_excluded` (users of the split without a relevant
+        unseen item). With no user to score, only the two counts come back and a
         warning says why: a metric is missing, never NaN.
     """
     evaluation.check(num_items - 1)
     if not evaluation.exclude_seen:
         seen = None
     metrics = {(name, k): _metric(name, k) for k in evaluation.metrics_k for name in METRICS}
+    all_users = np.unique(relevant[0] if users is None else np.concatenate([users, relevant[0]]))
     users = np.unique(relevant[0]).astype(np.int32)
     scored = 0
     for start in range(0, len(users), evaluation.user_chunk):
@@ -199,11 +225,14 @@ def evaluate_retrieval(
         chunk, labels, excluded = chunk[keep], labels[keep], excluded[keep]
         scores = keras.ops.convert_to_tensor(scorer(chunk), dtype="float32")
         scores = keras.ops.where(keras.ops.convert_to_tensor(excluded), EXCLUDED_SCORE, scores)
-        y_true = {"labels": keras.ops.convert_to_tensor(labels.astype(np.float32))}
+        ranked, order = ranked_lists(scores, labels, max(evaluation.metrics_k))
         for metric in metrics.values():
-            metric.update_state(y_true, scores)
+            if isinstance(metric, _HitRate):
+                metric.update_state(ranked)
+            else:
+                metric.update_state(ranked, order)
         scored += len(chunk)
-    out = {f"{prefix}retrieval_users": float(scored), f"{prefix}retrieval_users_excluded": float(len(users) - scored)}
+    out = {f"{prefix}retrieval_users": float(scored), f"{prefix}retrieval_users_excluded": float(len(all_users) - scored)}
     if scored == 0:
         rule = (
             f"rating >= {evaluation.relevant_rating}" if evaluation.relevance == "rating_at_least" else "any interaction"
@@ -231,14 +260,15 @@ def popularity_scorer(train_items: np.ndarray, num_items: int) -> Scorer:
 def popularity_baseline(data: PreparedData, evaluation: RetrievalEvaluation, split: str = "test") -> dict[str, float]:
     """`baseline_<split>_*`: the most-popular ranking under the same metric code and split."""
     num_items = data.vocabulary_sizes[ITEM_ID]
-    known_items = seen_pairs(data, split)[1]
+    known = seen_pairs(data, split)
     return evaluate_retrieval(
-        popularity_scorer(known_items, num_items),
+        popularity_scorer(known[1], num_items),
         num_items,
         relevant_pairs(data.split(split), evaluation),
-        seen_pairs(data, split),
+        known,
         evaluation,
         prefix=f"baseline_{split}_",
+        users=data.split(split)[USER_ID],
     )
 
 
@@ -262,6 +292,7 @@ class RetrievalValidation(keras.callbacks.Callback):
         self.num_items = data.vocabulary_sizes[ITEM_ID]
         self.relevant = relevant_pairs(data.validation, evaluation)
         self.seen = seen_pairs(data, "validation")
+        self.users = data.validation[USER_ID]
         self.evaluation = evaluation
         self.validation_freq = validation_freq
 
@@ -270,7 +301,8 @@ class RetrievalValidation(keras.callbacks.Callback):
             return
         logs.update(
             evaluate_retrieval(
-                self.make_scorer(self.model), self.num_items, self.relevant, self.seen, self.evaluation, "val_"
+                self.make_scorer(self.model), self.num_items, self.relevant, self.seen, self.evaluation, "val_",
+                users=self.users,
             )
         )
 
