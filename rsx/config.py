@@ -17,7 +17,42 @@ from hydra.core.config_store import ConfigStore
 
 
 @dataclasses.dataclass
-class MovieLensConfig:
+class SplitConfig:
+    """The split and integrity keys every dataset config shares (see `rsx.data.split`,
+    `rsx.data.integrity`); a dataset config extends it and may change a default."""
+
+    # How rows are divided: "random" (the tutorials' seeded tf.data shuffle, then cuts),
+    # "random_per_user" (the fractions within each user, RecBole's default), "temporal" (one
+    # global time cut: the latest rows are the test split) or "leave_one_out" (each user's
+    # last `leave_out` interactions by time are the test split, the ones before validation).
+    split: str = "random"
+    # Fraction of the rows for train + validation; the rest is the test split.
+    train_fraction: float = 0.8
+    # Fraction of those training rows held out as the validation split.
+    validation_fraction: float = 0.1
+    # "train": validation is held out of the training rows. "test": validation IS the test
+    # split (the tutorials did this; runs are tagged rsx.validation=test). Never tune on it.
+    validation_from: str = "train"
+    # Seed of the split's shuffle (random, random_per_user; the tutorials: 42).
+    split_seed: int = 42
+    # tf.data shuffle buffer of the "random" split (the tutorials: 100_000; 1 keeps row order).
+    shuffle_buffer: int = 100_000
+    # leave_one_out: interactions per user held out for test (and as many for validation).
+    leave_out: int = 1
+    # Repeated (user, item) pairs: "keep_last" (the latest by timestamp, else by file order),
+    # "mean" (the latest row with the mean rating) or "error". The count is reported.
+    duplicates: str = "keep_last"
+    # Drop users / items with fewer interactions, repeated until both hold (0 = off).
+    min_user_count: int = 0
+    min_item_count: int = 0
+    # Keep only rows rated at least this (turning ratings into implicit positives); null = all.
+    min_rating: Optional[float] = None
+    # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
+    cache_dir: Optional[str] = None
+
+
+@dataclasses.dataclass
+class MovieLensConfig(SplitConfig):
     """MovieLens ratings, prepared exactly as the KerasRS tutorials do."""
 
     # Dataset name as it appears in tags and the prepared-data cache.
@@ -36,17 +71,10 @@ class MovieLensConfig:
     # ratings file) or "tfds" (the order TFDS stores the same rows in, which makes the split
     # identical to the TFDS/tutorial split; 100k only).
     row_order: str = "file"
-    # tf.data shuffle buffer and seed of the one-time split shuffle (the tutorials: 100_000, 42).
-    shuffle_buffer: int = 100_000
-    split_seed: int = 42
-    # Fraction of the shuffled rows that form the training split; the rest is the test split.
-    train_fraction: float = 0.8
-    # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
-    cache_dir: Optional[str] = None
 
 
 @dataclasses.dataclass
-class SyntheticConfig:
+class SyntheticConfig(SplitConfig):
     """Random interactions with a planted low-rank preference structure (for tests and scale)."""
 
     name: str = "synthetic"
@@ -61,10 +89,8 @@ class SyntheticConfig:
     noise: float = 0.05
     # Seed of the generator (independent of trainer.seed).
     seed: int = 0
-    # Fraction of rows that form the training split.
-    train_fraction: float = 0.8
-    # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
-    cache_dir: Optional[str] = None
+    # Rows are drawn i.i.d., so they are split in generation order (no shuffle needed).
+    shuffle_buffer: int = 1
 
 
 @dataclasses.dataclass

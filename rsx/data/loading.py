@@ -15,7 +15,7 @@ from typing import Any, Union
 
 from omegaconf import DictConfig, OmegaConf
 
-from rsx.config import MovieLensConfig, SyntheticConfig
+from rsx.config import MovieLensConfig, SplitConfig, SyntheticConfig
 from rsx.data import cache
 from rsx.data.prepared import PreparedData
 from rsx.errors import ConfigError
@@ -111,15 +111,12 @@ def cache_key(cfg: DataConfig) -> dict[str, object]:
     Paths and data_dirs are part of it because another folder may hold other data; for raw
     files their size and modification time are too, so edited files are prepared again.
     """
+    # Every split and integrity key changes the arrays; only cache_dir does not.
+    shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(SplitConfig) if f.name != "cache_dir"}
     if isinstance(cfg, SyntheticConfig):
-        fields = ("num_users", "num_items", "num_interactions", "rank", "noise", "seed",
-                  "train_fraction")
-        return {"kind": "synthetic", **{field: getattr(cfg, field) for field in fields}}
-    key: dict[str, object] = {
-        "kind": "movielens",
-        **{field: getattr(cfg, field) for field in
-           ("variant", "source", "shuffle_buffer", "split_seed", "train_fraction")},
-    }
+        fields = ("num_users", "num_items", "num_interactions", "rank", "noise", "seed")
+        return {"kind": "synthetic", **shared, **{field: getattr(cfg, field) for field in fields}}
+    key: dict[str, object] = {"kind": "movielens", **shared, "variant": cfg.variant, "source": cfg.source}
     if cfg.source == "files":
         from rsx.data.grouplens_files import LAYOUTS, fingerprint
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from rsx.config import MovieLensConfig
 from rsx.data import split
+from rsx.data.integrity import check_splits, clean
 from rsx.data.prepared import LABEL, ITEM_ID, RATING, USER_ID, PreparedData
 from rsx.errors import ConfigError, DataError
 
@@ -56,12 +57,7 @@ def check_config(cfg: MovieLensConfig) -> None:
         # count follows TFDS's serialized size, which the raw files cannot reproduce.
         raise ConfigError("data.row_order=tfds is only reproducible for data.variant=100k",
                           "use data.row_order=file, or data.source=tfds")
-    if not 0.0 < cfg.train_fraction < 1.0:
-        raise ConfigError(f"data.train_fraction={cfg.train_fraction} is not in (0, 1)",
-                          "use e.g. data.train_fraction=0.8")
-    if cfg.shuffle_buffer < 1:
-        raise ConfigError(f"data.shuffle_buffer={cfg.shuffle_buffer} must be at least 1",
-                          "use e.g. data.shuffle_buffer=100000 (the tutorials' value)")
+    split.check_split_config(cfg)
 
 
 def prepare_movielens(cfg: MovieLensConfig) -> PreparedData:
@@ -96,7 +92,7 @@ def to_prepared(cfg: MovieLensConfig, ratings: RawRatings) -> PreparedData:
     """Applies the tutorials' preprocessing and split to ratings in source order.
 
     Args:
-        cfg: supplies `name`, `shuffle_buffer`, `split_seed` and `train_fraction`.
+        cfg: supplies `name` and the split/integrity keys (`rsx.config.SplitConfig`).
         ratings: rows in the order the source stores them; the split depends on it.
     """
     num_rows = len(ratings.rating)
@@ -115,15 +111,28 @@ def to_prepared(cfg: MovieLensConfig, ratings: RawRatings) -> PreparedData:
         USER_ID: int(columns[USER_ID].max()) + 1,
         ITEM_ID: int(columns[ITEM_ID].max()) + 1,
     }
-    order = split.shuffle_permutation(num_rows, cfg.shuffle_buffer, cfg.split_seed)
-    train, test = split.split_columns(columns, order, split.num_train_rows(num_rows, cfg.train_fraction))
+    columns, report = _cleaned(columns, cfg)
+    rows = split.split_rows(len(columns[LABEL]), cfg, users=columns[USER_ID])
+    report.update(check_splits(rows, columns[USER_ID], columns[ITEM_ID], cfg.name))
+    train, validation, test = split.split_columns(columns, rows)
     return PreparedData(
         name=cfg.name,
         train=train,
+        validation=validation,
         test=test,
+        report=report,
         vocabulary_sizes=vocabulary_sizes,
         titles=titles_by_id(ratings.titles, vocabulary_sizes[ITEM_ID]),
     )
+
+
+def _cleaned(columns: dict[str, np.ndarray], cfg: MovieLensConfig):
+    """`integrity.clean` over the columns (MovieLens has no repeated pairs: rows unchanged
+    unless a filter is set)."""
+    import pandas as pd
+
+    frame, report = clean(pd.DataFrame(columns), cfg, USER_ID, ITEM_ID, RATING, None)
+    return {name: frame[name].to_numpy() for name in columns}, report
 
 
 def titles_by_id(titles: dict[int, str], size: int) -> np.ndarray:

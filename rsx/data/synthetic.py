@@ -8,10 +8,11 @@ the default scales), so learning is visible at once. The rating is `1 + 4 * labe
 rounded: it stays on MovieLens's 1..5 scale while keeping the label's full signal, and
 `(rating - 1) / 4` gives the label back as for MovieLens.
 
-Rows are drawn i.i.d. (uniform users and items), so the first `train_fraction` of them is
-already a random split. Generation is vectorised in fixed-size chunks into preallocated
-int32/float32 columns, so tens of millions of rows fit in memory (16 bytes per row), and a
-chunk's random stream depends only on (seed, chunk index): the data never depends on memory.
+Rows are drawn i.i.d. (uniform users and items), so their generation order is already a random
+split (`shuffle_buffer: 1` keeps it for `split=random`; repeated pairs are part of the design and
+are not merged). Generation is vectorised in fixed-size chunks into preallocated int32/float32
+columns, so tens of millions of rows fit in memory (16 bytes per row), and a chunk's random
+stream depends only on (seed, chunk index): the data never depends on memory.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import numpy as np
 
 from rsx.config import SyntheticConfig
 from rsx.data.prepared import LABEL, ITEM_ID, RATING, USER_ID, PreparedData
-from rsx.data.split import num_train_rows
+from rsx.data import split
+from rsx.data.integrity import check_splits
 from rsx.errors import ConfigError
 
 # Rows generated per chunk; part of the data's definition (changing it changes the rows).
@@ -97,11 +99,14 @@ def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
         columns[LABEL][start:stop] = label
     columns[RATING] = np.float32(1.0) + np.float32(4.0) * columns[LABEL]
 
-    cut = num_train_rows(n, cfg.train_fraction)
+    rows = split.split_rows(n, cfg, users=columns[USER_ID])
+    train, validation, test = split.split_columns(columns, rows)
     return PreparedData(
         name=cfg.name,
-        train={name: values[:cut] for name, values in columns.items()},
-        test={name: values[cut:] for name, values in columns.items()},
+        train=train,
+        validation=validation,
+        test=test,
+        report=check_splits(rows, columns[USER_ID], columns[ITEM_ID], cfg.name),
         vocabulary_sizes={USER_ID: cfg.num_users + 1, ITEM_ID: cfg.num_items + 1},
         titles=np.array([""] + [f"item {i}" for i in range(1, cfg.num_items + 1)], dtype=str),
     )
@@ -117,6 +122,4 @@ def _check(cfg: SyntheticConfig) -> None:
                           "set data.num_interactions to at least 2")
     if cfg.noise < 0:
         raise ConfigError(f"data.noise={cfg.noise} is negative", "set data.noise >= 0 (e.g. 0.05)")
-    if not 0.0 < cfg.train_fraction < 1.0:
-        raise ConfigError(f"data.train_fraction={cfg.train_fraction} is not in (0, 1)",
-                          "use e.g. data.train_fraction=0.8")
+    split.check_split_config(cfg)

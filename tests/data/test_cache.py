@@ -66,8 +66,10 @@ def test_edited_raw_files_are_prepared_again(tmp_path, write_grouplens, counted_
     load_prepared(cfg, str(tmp_path / "cache"))
     load_prepared(cfg, str(tmp_path / "cache"))
     assert len(counted_prepare) == 1
+    user, movie = next((u, m) for u in range(1, 41) for m in range(1, 31)
+                       if (u, m) not in {row[:2] for row in written.rows})  # a new pair, not a duplicate
     with open(written.ratings_file, "a") as f:
-        f.write("1\t1\t5\t881250949\n")
+        f.write(f"{user}\t{movie}\t5\t881250949\n")
     assert load_prepared(cfg, str(tmp_path / "cache")).num_test == 121  # 601 rows now
     assert len(counted_prepare) == 2
 
@@ -99,7 +101,7 @@ def test_an_unreadable_cache_file_is_prepared_again(tmp_path, counted_prepare):
     (cached,) = tmp_path.iterdir()
     cached.write_bytes(b"not a zip")
     again = load_prepared(SyntheticConfig(**TINY), str(tmp_path))
-    assert len(counted_prepare) == 2 and again.num_train == 240
+    assert len(counted_prepare) == 2 and again.num_train == 216  # 300 x 0.8 x 0.9
     _assert_same(again, PreparedData.load(cached))
 
 
@@ -112,7 +114,7 @@ def test_a_cache_hit_imports_no_framework(tmp_path, ml_100k):
         from rsx.config import MovieLensConfig
         from rsx.data import load_prepared
         data = load_prepared(MovieLensConfig(source="files", path={str(ml_100k.zip)!r}), {str(tmp_path)!r})
-        assert data.num_train == 480
+        assert data.num_train == 432
         print(sorted(m for m in ("tensorflow", "tensorflow_datasets", "keras", "jax") if m in sys.modules))
     """)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
@@ -122,7 +124,7 @@ def test_a_cache_hit_imports_no_framework(tmp_path, ml_100k):
 
 def test_plain_mappings_are_accepted_and_unknown_keys_named():
     data = load_prepared({**TINY, "name": "synthetic", "cache_dir": ""})
-    assert data.num_train == 240
+    assert data.num_train == 216
     with pytest.raises(ConfigError, match="data.colour is not a setting of SyntheticConfig"):
         load_prepared({**TINY, "colour": "red"})
     with pytest.raises(ConfigError, match="neither data.variant"):

@@ -32,6 +32,6 @@ def test_movielens_configs(name, variant):
 def test_synthetic_config_prepares(tmp_path):
     cfg = _compose("synthetic", num_interactions=1_000, cache_dir=str(tmp_path))
     data = load_prepared(cfg, cache_root=None)
-    assert (data.name, data.num_train, data.num_test) == ("synthetic", 800, 200)
+    assert (data.name, data.num_train, data.num_validation, data.num_test) == ("synthetic", 720, 80, 200)
     assert data.vocabulary_sizes == {"user_id": 1_001, "item_id": 501}
     assert len(list(tmp_path.iterdir())) == 1
