@@ -38,7 +38,7 @@ class RankingModel(ModelPlugin):
             for feature, table in TABLES.items()
         ]
 
-    def build(self, embeddings):
+    def build(self, embeddings, global_batch_size):
         inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
         vectors = embeddings(inputs)
         x = keras.layers.Concatenate(name="concatenate")([vectors[USER_ID], vectors[ITEM_ID]])

@@ -39,6 +39,10 @@ class TwoTowerConfig:
     # the positive) | sampled_softmax (in-batch plus `num_negatives` sampled candidates).
     # The softmax losses train on the rows with rating >= data.min_rating (implicit feedback).
     loss: str = "mse"
+    # Train only on the rows rated at least this (implicit feedback: a well-rated row is a
+    # positive); null = every training row. Unlike data.min_rating, which drops rows before
+    # the split, evaluation still sees every row (seen items, relevance rules, baselines).
+    train_min_rating: Optional[float] = None
     # Softmax losses: logits are divided by it (small with `normalize`, e.g. 0.05).
     temperature: float = 1.0
     # Softmax losses: subtract log(expected count of the candidate among the negatives) from

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from rsx.api import ITEM_ID, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api import ITEM_ID, RATING, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 from rsx.api.engine import RetrievalEvaluation, RetrievalValidation, evaluate_retrieval, popularity_baseline
 from rsx.api.engine import relevant_pairs, seen_pairs
 
@@ -86,10 +86,24 @@ class TwoTowerModel(ModelPlugin):
             for feature, table in TABLES.items()
         ]
 
+    def train_rows(self, data):
+        """The rows rated at least `model.train_min_rating` (None = all rows)."""
+        if self.config.train_min_rating is None:
+            return None
+        keep = data.train[RATING] >= self.config.train_min_rating
+        if not keep.any():
+            raise ConfigError(
+                f"model.train_min_rating={self.config.train_min_rating} keeps no training row",
+                "lower it, or set it to null to train on every row",
+            )
+        return keep
+
     def _item_shares(self) -> np.ndarray:
-        """(num_items,) each item's share of the training rows; row 0 is 0."""
+        """(num_items,) each item's share of the rows trained on; row 0 is 0."""
         num_items = self.data.vocabulary_sizes[ITEM_ID]
-        counts = np.bincount(self.data.train[ITEM_ID], minlength=num_items)[:num_items].astype(np.float64)
+        keep = self.train_rows(self.data)
+        items = self.data.train[ITEM_ID] if keep is None else self.data.train[ITEM_ID][keep]
+        counts = np.bincount(items, minlength=num_items)[:num_items].astype(np.float64)
         counts[0] = 0
         return (counts / max(counts.sum(), 1.0)).astype(np.float32)
 
@@ -101,7 +115,8 @@ class TwoTowerModel(ModelPlugin):
         uniform[0] = 0
         return uniform
 
-    def build(self, embeddings):
+    def build(self, embeddings, global_batch_size):
+        self.global_batch_size = global_batch_size  # Candidate lookups after training use it.
         config = self.config
         user_width = (list(config.user_layers) or [config.embedding_dim])[-1]
         candidate_width = (list(config.candidate_layers) or [config.embedding_dim])[-1]

@@ -7,6 +7,7 @@ backends share (plain embedding tables, per-table optimizers, tf.data input) liv
 """
 
 from rsx.contract import (
+    FEATURE_KINDS,
     BackendPlugin,
     BackendSpec,
     FeatureSpec,
@@ -22,6 +23,7 @@ from rsx.errors import ConfigError, DataError, PluginError, RsxError
 from rsx.options import OptimizerConfig, jit_compile_option
 
 __all__ = [
+    "FEATURE_KINDS",
     "BackendPlugin",
     "BackendSpec",
     "ConfigError",

@@ -87,8 +87,7 @@ devices = keras.distribution.list_devices("cpu")
 keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices[:2]))
 keras.utils.set_random_seed(0)
 plugin = plugin_with(loss="softmax", temperature=0.7, logq_correction=False, remove_accidental_hits=False)
-plugin.global_batch_size = 8
-model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"))
+model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 8)
 model.compile(optimizer="sgd", loss=plugin.loss())
 x = {"user_id": train["user_id"][:8], "item_id": train["item_id"][:8]}
 keras_loss = model.evaluate(x, train["label"][:8], batch_size=8, verbose=0)
@@ -121,8 +120,7 @@ for name, overrides in {
 keras.utils.set_random_seed(0)
 plugin = plugin_with(loss="sampled_softmax", num_negatives=3, negative_sampler="popularity",
                      num_hard_negatives=2, normalize=True, temperature=0.1)
-plugin.global_batch_size = 8
-model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"))
+model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 8)
 model.compile(optimizer="adam", loss=plugin.loss())
 history = model.fit({"user_id": train["user_id"], "item_id": train["item_id"]}, train["label"],
                     batch_size=8, epochs=2, verbose=0)
