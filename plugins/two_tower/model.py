@@ -179,19 +179,19 @@ class TwoTowerModel(ModelPlugin):
         """`val_recall_at_k` etc. every trainer.validation_freq epochs (see rsx retrieval_eval)."""
         return [RetrievalValidation(lambda m: self._towers(m).scorer(), data, self.evaluation, validation_freq)]
 
-    def evaluate_extra(self, model, data):
-        """Full-catalogue retrieval metrics on the test split, and the most-popular baseline's
-        under the same code (`baseline_test_*`)."""
+    def evaluate_extra(self, model, data, split="test"):
+        """Full-catalogue retrieval metrics on `split` (`test_*`, or `val_*` for validation)
+        and the most-popular baseline's under the same code (`baseline_test_*` / `baseline_val_*`)."""
         metrics = evaluate_retrieval(
             self._towers(model).scorer(),
             data.vocabulary_sizes[ITEM_ID],
-            relevant_pairs(data.test, self.evaluation),
-            seen_pairs(data, "test"),
+            relevant_pairs(data.split(split), self.evaluation),
+            seen_pairs(data, split),
             self.evaluation,
-            prefix="test_",
-            users=data.test[USER_ID],
+            prefix="val_" if split == "validation" else "test_",
+            users=data.split(split)[USER_ID],
         )
-        metrics.update(popularity_baseline(data, self.evaluation, "test"))
+        metrics.update(popularity_baseline(data, self.evaluation, split))
         return metrics
 
     def artifacts(self, model, data):

@@ -36,7 +36,7 @@ def clean(frame, cfg, user: str, item: str, rating: str | None,
 
     Returns:
         The cleaned frame (a fresh 0..n-1 index, rows in their original relative order) and
-        counts: `rows_read`, `duplicates` (rows merged away), `filtered_min_rating`,
+        counts: `rows_read`, `duplicates_merged` (rows merged away), `filtered_min_rating`,
         `filtered_min_user_count`, `filtered_min_item_count`, `rows`.
 
     Raises:
@@ -47,7 +47,7 @@ def clean(frame, cfg, user: str, item: str, rating: str | None,
     report = {"rows_read": int(len(frame))}
     frame = frame.reset_index(drop=True)
 
-    frame, report["duplicates"] = _resolve_duplicates(frame, cfg.duplicates, user, item, rating, timestamp)
+    frame, report["duplicates_merged"] = _resolve_duplicates(frame, cfg.duplicates, user, item, rating, timestamp)
 
     before = len(frame)
     if cfg.min_rating is not None:

@@ -258,7 +258,8 @@ def popularity_scorer(train_items: np.ndarray, num_items: int) -> Scorer:
 
 
 def popularity_baseline(data: PreparedData, evaluation: RetrievalEvaluation, split: str = "test") -> dict[str, float]:
-    """`baseline_<split>_*`: the most-popular ranking under the same metric code and split."""
+    """`baseline_test_*` (or `baseline_val_*`): the most-popular ranking, scored by the same
+    code on the same split; popularity = interactions before `split` (see `seen_pairs`)."""
     num_items = data.vocabulary_sizes[ITEM_ID]
     known = seen_pairs(data, split)
     return evaluate_retrieval(
@@ -267,7 +268,7 @@ def popularity_baseline(data: PreparedData, evaluation: RetrievalEvaluation, spl
         relevant_pairs(data.split(split), evaluation),
         known,
         evaluation,
-        prefix=f"baseline_{split}_",
+        prefix="baseline_val_" if split == "validation" else f"baseline_{split}_",
         users=data.split(split)[USER_ID],
     )
 

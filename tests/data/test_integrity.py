@@ -30,7 +30,7 @@ def test_keep_last_keeps_the_latest_by_time_at_its_own_position():
     frame, report = clean(_frame(), _cfg(), "u", "i", "r", "t")
     assert frame.to_dict("list") == {"u": [1, 2, 3, 2], "i": [10, 20, 10, 30],
                                      "r": [2.0, 5.0, 1.0, 4.0], "t": [9, 2, 3, 4]}
-    assert report["duplicates"] == 2 and report["rows_read"] == 6 and report["rows"] == 4
+    assert report["duplicates_merged"] == 2 and report["rows_read"] == 6 and report["rows"] == 4
 
 
 def test_keep_last_without_timestamp_keeps_the_last_line():
@@ -40,7 +40,7 @@ def test_keep_last_without_timestamp_keeps_the_last_line():
 
 def test_mean_averages_the_pairs_ratings():
     frame, report = clean(_frame(), _cfg(duplicates="mean"), "u", "i", "r", "t")
-    assert frame["r"].tolist() == [3.0, 5.0, 1.0, 4.0] and report["duplicates"] == 2
+    assert frame["r"].tolist() == [3.0, 5.0, 1.0, 4.0] and report["duplicates_merged"] == 2
 
 
 def test_error_names_a_repeated_pair():
