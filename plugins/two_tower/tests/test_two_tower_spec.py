@@ -39,3 +39,34 @@ def test_seed_retrieval_pins_the_tutorial(registry):
 def test_seed_retrieval_composes_with_the_data_parallel_backend(registry):
     cfg = _compose(["experiment=seed_retrieval", "backend=jax_dataparallel", "backend.cpu_devices=2"])
     assert (cfg.backend.name, cfg.backend.cpu_devices, cfg.model.name) == ("jax_dataparallel", 2, "two_tower")
+
+
+def test_seed_retrieval_keeps_the_tutorial_objective(registry):
+    cfg = _compose(["experiment=seed_retrieval"])
+    assert (cfg.model.loss, cfg.model.train_min_rating, cfg.model.normalize) == ("mse", None, False)
+
+
+def _needs_movielens_dataset():
+    from pathlib import Path
+
+    import rsx.conf
+
+    if not (Path(rsx.conf.__file__).parent / "data" / "movielens.yaml").exists():
+        pytest.skip("data=movielens arrives with the dataset plugins (branch i9-data)")
+
+
+def test_retrieval_softmax_preset_is_in_batch_softmax_on_an_honest_split(registry):
+    _needs_movielens_dataset()
+    cfg = _compose(["experiment=retrieval_softmax"])
+    assert (cfg.model.loss, cfg.model.train_min_rating, cfg.model.logq_correction) == ("softmax", 4.0, True)
+    assert (cfg.model.relevance, cfg.model.relevant_rating, cfg.model.exclude_seen) == ("rating_at_least", 4.0, True)
+    assert (cfg.data.variant, cfg.data.split, cfg.data.validation_from) == ("100k", "random", "train")
+    assert cfg.trainer.global_batch_size == 1024 and list(cfg.model.metrics_k) == [10, 20, 50]
+
+
+def test_retrieval_softmax_search_maximizes_over_temperature_width_rate_and_negatives(registry):
+    _needs_movielens_dataset()
+    cfg = compose_config(["hparams_search=retrieval_softmax_optuna"], return_hydra_config=True)
+    assert cfg.model.loss == "softmax" and cfg.hydra.sweeper.direction == "maximize"
+    assert {"model.temperature", "model.embedding_dim", "model.optimizer.learning_rate",
+            "model.num_negatives"} <= set(cfg.hydra.sweeper.params)
