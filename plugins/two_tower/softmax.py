@@ -17,7 +17,7 @@ the sampler's probability for sampled ones (mixed negative sampling, Yang et al.
 
 Why not keras_rs.layers.RemoveAccidentalHits: in keras-rs 0.4.0 it adds +1e-40 to the
 accidental hits' logits (`smallest_normal / 100`), a no-op in float32; keras-team/keras-rs
-PR #206 fixes it. `remove_accidental_hits` below does what TFRS does (float32 min / 100).
+PR #206 fixes it. `InBatchSoftmax` does what TFRS does (float32 min / 100).
 
 Which negatives a query sees depends on the backend, not on this code: the loss is computed on
 what one train step's loss function sees. Keras' JAX trainer computes the loss on the global
@@ -36,22 +36,6 @@ from keras import ops
 
 #: What an accidental hit's logit is moved by (TFRS: float32 min / 100; finite, so no NaN).
 ACCIDENTAL_HIT_OFFSET = float(np.finfo(np.float32).min) / 100.0
-
-
-def remove_accidental_hits(logits, labels, candidate_ids):
-    """Pushes down negatives whose id equals the row's positive id.
-
-    Args:
-        logits: (B, C) float.
-        labels: (B, C) one-hot float, the positive of each row.
-        candidate_ids: (C,) int, the id of each column.
-    Returns:
-        (B, C) logits; accidental hits get ACCIDENTAL_HIT_OFFSET added.
-    """
-    ids = ops.cast(candidate_ids, "int32")
-    positive_ids = ops.take(ids, ops.argmax(labels, axis=-1))  # (B,)
-    duplicate = ops.cast(ops.equal(positive_ids[:, None], ids[None, :]), logits.dtype) - labels
-    return logits + duplicate * ACCIDENTAL_HIT_OFFSET
 
 
 @keras.saving.register_keras_serializable(package="rsx_two_tower")
@@ -79,8 +63,9 @@ class InBatchSoftmax(keras.layers.Layer):
         num_negatives: how many extra negatives a batch draws.
 
     Call args: query (B, d), candidate (B, d), item_ids (B,), and optionally
-    negatives (N, d) and negative_ids (N,). Returns (B, 1 + K) logits where K is the number
-    of negatives kept (B - 1 + N, or num_hard_negatives).
+    negatives (N, d) and negative_ids (N,). Returns (B, 1 + C) logits: the positive's, then
+    every candidate's with the row's own column and accidental hits pushed down to
+    ACCIDENTAL_HIT_OFFSET (C = B + N); with hard negatives (B, 2 + num_hard_negatives).
     """
 
     def __init__(self, item_probability=None, temperature: float = 1.0, remove_hits: bool = True,
@@ -98,13 +83,20 @@ class InBatchSoftmax(keras.layers.Layer):
         )
 
     def call(self, query, candidate, item_ids, negatives=None, negative_ids=None):
+        # Every (B, C) op costs as much as the matmul at B = 1024 on a CPU, so the work is
+        # arranged to touch the (B, C) logits as few times as possible: the temperature
+        # scales the queries (B, d), logQ is a (1, C) row, the positive's logit is a row-wise
+        # dot product (B,), and one `where` pushes down the positive's own column and its
+        # accidental hits together (its true logit comes back first).
         batch = ops.shape(query)[0]
+        query = query / self.temperature
         ids = ops.cast(item_ids, "int32")
         candidates = candidate
         if negatives is not None:
             candidates = ops.concatenate([candidate, negatives], axis=0)
             ids = ops.concatenate([ids, ops.cast(negative_ids, "int32")], axis=0)
-        logits = ops.matmul(query, ops.transpose(candidates)) / self.temperature
+        logits = ops.matmul(query, ops.transpose(candidates))  # (B, C)
+        positive = ops.sum(query * candidate, axis=-1, keepdims=True)  # (B, 1): the diagonal
         if self.item_probability is not None:
             probability = ops.take(ops.convert_to_tensor(self.item_probability), ops.cast(item_ids, "int32"))
             if negatives is not None:
@@ -112,16 +104,23 @@ class InBatchSoftmax(keras.layers.Layer):
                 # Expected count among the batch's candidates, over B (see the module docstring).
                 sampled = sampled * (self.num_negatives / ops.cast(batch, "float32"))
                 probability = ops.concatenate([probability, sampled], axis=0)
-            logits = self.correction(logits, ops.broadcast_to(probability[None, :], ops.shape(logits)))
-        labels = ops.one_hot(ops.arange(batch), ops.shape(logits)[1], dtype=logits.dtype)
+            # keras-rs' layer broadcasts: a (1, C) row costs C logs, not B x C.
+            logits = self.correction(logits, probability[None, :])
+            positive = self.correction(positive, probability[:batch, None])
+        columns = ops.arange(ops.shape(logits)[1])
         if self.remove_hits:
-            logits = remove_accidental_hits(logits, labels, ids)
+            # Row i's own column and every other column holding row i's item.
+            pushed = ops.equal(ops.cast(item_ids, "int32")[:, None], ids[None, :])
+        else:
+            pushed = ops.equal(ops.arange(batch)[:, None], columns[None, :])
+        negatives_only = ops.where(pushed, ACCIDENTAL_HIT_OFFSET, logits)
+        logits = ops.concatenate([positive, negatives_only], axis=-1)  # (B, 1 + C), positive first
         if self.hard_negatives is not None:
-            logits, labels = self.hard_negatives(logits, labels)
-        positive = ops.sum(logits * labels, axis=-1, keepdims=True)
-        negatives_only = ops.where(labels > 0, ACCIDENTAL_HIT_OFFSET, logits)
-        # The positive's own column stays, pushed down, so the width is static.
-        return ops.concatenate([positive, negatives_only], axis=-1)
+            labels = ops.one_hot(ops.zeros((batch,), "int32"), ops.shape(logits)[1], dtype=logits.dtype)
+            mined, labels = self.hard_negatives(logits, labels)
+            positive = ops.sum(mined * labels, axis=-1, keepdims=True)
+            logits = ops.concatenate([positive, ops.where(labels > 0, ACCIDENTAL_HIT_OFFSET, mined)], axis=-1)
+        return logits
 
     def compute_output_shape(self, query_shape, *args, **kwargs):
         return (query_shape[0], None)
