@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from rsx.errors import RsxError
-from rsx.evaluation import test_metric, validation_metric
+from rsx.evaluation import baseline_metric, test_metric, validation_metric
 
 #: Metrics drawn as learning curves, per epoch.
 CURVES = ("loss", "val_loss")
@@ -84,6 +84,7 @@ class RunRow:
     curves: dict[str, list[list[float]]]
     skipped: bool = False
     test_value: Optional[float] = None
+    baseline_value: Optional[float] = None  # the baseline's test metric in the same run
 
 
 @dataclasses.dataclass
@@ -160,6 +161,7 @@ def row_of(client: Any, run: Any, skipped: bool = False) -> RunRow:
         curves=curves,
         skipped=skipped,
         test_value=metrics.get(test_metric(metric)),
+        baseline_value=metrics.get(baseline_metric(metric)),
     )
 
 
@@ -262,6 +264,7 @@ def table_rows(comparison: Comparison) -> list[list[str]]:
     for run in sorted(comparison.runs, key=_rank_key):
         metric = f"{run.main_metric}={_number(run.value)}" if run.value is not None else "-"
         test = f"{test_metric(run.main_metric)}={_number(run.test_value)}" if run.test_value is not None else "-"
+        test += f" (baseline {_number(run.baseline_value)})" if run.baseline_value is not None else ""
         rows.append([
             run.name + (" (reused)" if run.skipped else ""), run.status, run.backend, run.keras_backend,
             run.model, metric, test, _number(run.examples_per_second, 0), _duration(run.wall_seconds),

@@ -37,7 +37,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rsx.errors import ConfigError, RsxError
-from rsx.evaluation import test_metric
+from rsx.evaluation import baseline_metric, finite, test_metric
 from rsx.worker import FAILED, FINISHED, RESULT_FILE, SKIPPED, JobResult, main_metric_of, run_in_fresh_process
 
 log = logging.getLogger("rsx")
@@ -239,6 +239,8 @@ def _metric_text(result: JobResult) -> str:
         return "-"
     test = result.test_value
     beside = f" ({test_metric(result.main_metric)}={test:.4f})" if test is not None else ""
+    baseline = finite(result.metrics, baseline_metric(result.main_metric))
+    beside += f" [baseline {baseline:.4f}]" if baseline is not None else ""
     return f"{result.main_metric}={result.value:.4f}{beside}"
 
 

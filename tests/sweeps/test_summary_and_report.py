@@ -167,3 +167,17 @@ def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
     assert set(by_name) == {"old", "new"}
     assert by_name["old"].skipped and (by_name["old"].value, by_name["old"].test_value) == (0.25, 0.27)
     assert by_name["new"].examples_per_second == 250.0  # median of the epochs after the first
+
+
+def test_the_baseline_of_the_same_run_stands_beside_the_model(tmp_path):
+    # A retrieval run logs the most-popular baseline's test metric; summary, table and figure show it.
+    from rsx.sweep import _metric_text
+
+    job = _result(1, FINISHED, model="two_tower", value=0.19, test=0.191)
+    job.metrics["baseline_test_recall_at_10"] = 0.104
+    assert _metric_text(job) == "val_recall_at_10=0.1900 (test_recall_at_10=0.1910) [baseline 0.1040]"
+    assert "baseline" not in _metric_text(_result(2, FINISHED, model="two_tower", value=0.19, test=0.191))
+    runs = [_row("r1", "two_tower", "cpu_reference", "jax", 0.19, 15000.0, test_value=0.191, baseline_value=0.104)]
+    comparison = Comparison(title="retrieval", source={"kind": "sweep", "run_id": "p1"}, runs=runs)
+    assert table_rows(comparison)[1][6] == "test_recall_at_10=0.1910 (baseline 0.1040)"
+    assert write(comparison, tmp_path)["png"].read_bytes()[:8] == PNG_MAGIC
