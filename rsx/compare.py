@@ -45,7 +45,7 @@ from rsx.tracking import vocabulary as tag
 
 if TYPE_CHECKING:
     from rsx.tracking import RunRecord, RunStore
-from rsx.evaluation import test_metric, validation_metric
+from rsx.evaluation import baseline_metric, test_metric, validation_metric
 
 #: Metrics drawn as learning curves, per epoch.
 CURVES = ("loss", "val_loss")
@@ -91,6 +91,7 @@ class RunRow:
     curves: dict[str, list[list[float]]]
     skipped: bool = False
     test_value: Optional[float] = None
+    baseline_value: Optional[float] = None  # the baseline's test metric in the same run
 
 
 @dataclasses.dataclass
@@ -174,6 +175,7 @@ def row_of(store: "RunStore", run: "RunRecord", skipped: bool = False) -> RunRow
         curves=curves,
         skipped=skipped,
         test_value=_finite(metrics.get(test_metric(metric))),
+        baseline_value=_finite(metrics.get(baseline_metric(metric))),
     )
 
 
@@ -248,6 +250,7 @@ def table_rows(comparison: Comparison) -> list[list[str]]:
     for run in sorted(comparison.runs, key=_rank_key):
         metric = f"{run.main_metric}={_number(run.value)}" if run.value is not None else "-"
         test = f"{test_metric(run.main_metric)}={_number(run.test_value)}" if run.test_value is not None else "-"
+        test += f" (baseline {_number(run.baseline_value)})" if run.baseline_value is not None else ""
         rows.append([
             run.name + (" (reused)" if run.skipped else ""), run.status, run.backend, run.keras_backend,
             run.model, metric, test, _number(run.examples_per_second, 0), _duration(run.wall_seconds),

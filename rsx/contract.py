@@ -249,6 +249,16 @@ class ModelPlugin(abc.ABC):
         """The column of the prepared data the model is trained to predict."""
         return "label"
 
+    def train_rows(self, data: "PreparedData") -> Optional["np.ndarray"]:
+        """bool (training rows,): the rows of `data.train` to fit on; None = all. Evaluation
+        always sees the whole split (e.g. retrieval trained on well-rated rows only)."""
+        return None
+
+    def callbacks(self, data: "PreparedData", validation_freq: int) -> list[Any]:
+        """Keras callbacks for `fit`, run before rsx records each epoch's logs: what they add
+        to the logs is logged too (e.g. `val_recall_at_10` every `validation_freq` epochs)."""
+        return []
+
     def evaluate_extra(self, model: "keras.Model", data: "PreparedData", split: str = "test") -> dict[str, float]:
         """Further metrics beyond Keras' evaluate (e.g. recall@k) on `split`.
 

@@ -31,6 +31,12 @@ def test_metric(name: str) -> str:
     return TEST_PREFIX + name.removeprefix(VALIDATION_PREFIX)
 
 
+def baseline_metric(name: str) -> str:
+    """The baseline's twin of a metric, logged in the same run on the same split:
+    `val_recall_at_10` -> `baseline_test_recall_at_10` (the most-popular ranking's)."""
+    return "baseline_" + test_metric(name)
+
+
 test_metric.__test__ = False  # A helper, not a pytest test, wherever it is imported.
 
 

@@ -97,8 +97,12 @@ def _bars(metric_ax, speed_ax, model: str, runs: Sequence["RunRow"], colour) -> 
     metric_ax.invert_yaxis()
     # The test value beside the validation one that ranks: looked at, never chosen by.
     labels = [f"{r.value:.4f}" + (f" (test {r.test_value:.4f})" if r.test_value is not None else "")
+              + (f" [baseline {r.baseline_value:.4f}]" if r.baseline_value is not None else "")
               for r in scored]
     metric_ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
+    # The baseline of the same run and split (e.g. most-popular for retrieval), dashed.
+    for baseline in sorted({r.baseline_value for r in scored if r.baseline_value is not None}):
+        metric_ax.axvline(baseline, linestyle="--", color="grey", linewidth=1)
     metric_ax.set_xlim(0, (max(values) * 1.45) or 1)
     better = "higher" if greater else "lower"
     metric_ax.set_title(f"{model}: {scored[0].main_metric}\n({better} is better; best on top)", fontsize=10)

@@ -61,7 +61,7 @@ from rsx.tracking.vocabulary import (
     SWEEP_ERROR_TAG,
     SWEEP_ROLE,
 )
-from rsx.evaluation import test_metric
+from rsx.evaluation import baseline_metric, finite, test_metric
 
 log = logging.getLogger("rsx")
 
@@ -302,6 +302,8 @@ def _metric_text(result: JobResult) -> str:
         return "-"
     test = result.test_value
     beside = f" ({test_metric(result.main_metric)}={test:.4f})" if test is not None else ""
+    baseline = finite(result.metrics, baseline_metric(result.main_metric))
+    beside += f" [baseline {baseline:.4f}]" if baseline is not None else ""
     return f"{result.main_metric}={result.value:.4f}{beside}"
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from rsx.api import ITEM_ID, RATING, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api import ITEM_ID, RATING, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api.engine import RetrievalEvaluation, RetrievalValidation, evaluate_retrieval, popularity_baseline
+from rsx.api.engine import relevant_pairs, seen_pairs
 
 from . import retrieval
+from .config import check_config
+from .softmax import InBatchSoftmax, NegativeSampler, positive_first_softmax_loss
 
 #: Feature -> the table it is looked up in.
 TABLES = {USER_ID: "user_table", ITEM_ID: "movie_table"}
@@ -16,26 +20,58 @@ USER_TOWER = "user_tower"
 CANDIDATE_TOWER = "candidate_tower"
 
 
-def _tower(x, units: list[int], activation: str, name: str):
-    """Dense layers on an embedding (the last one linear), ending in a layer named `name`."""
-    for i, width in enumerate(units):
-        last = i == len(units) - 1
-        x = keras.layers.Dense(width, activation=None if last else activation, name=f"{name}_{i}")(x)
-    return keras.layers.Identity(name=name)(x)
+def _tower_layers(units: list[int], activation: str, normalize: bool, name: str) -> list:
+    """Dense layers (the last one linear), optional L2 normalization, ending in a layer named
+    `name` whose output is the tower's vector."""
+    layers = [
+        keras.layers.Dense(width, activation=None if i == len(units) - 1 else activation, name=f"{name}_{i}")
+        for i, width in enumerate(units)
+    ]
+    if normalize:
+        layers.append(keras.layers.UnitNormalization(name=f"{name}_l2"))
+    return layers + [keras.layers.Identity(name=name)]
+
+
+def _apply(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
 
 
 class TwoTowerModel(ModelPlugin):
-    """Scores a (user, movie) pair by the dot product of a user and a candidate tower.
+    """Scores a (user, item) pair by the dot product of a user and a candidate tower.
 
-    The KerasRS data-parallel retrieval tutorial: embedding tables of width 32 (optionally
-    Dense layers on top), score = user . candidate, MSE against the label (rating - 1) / 4,
-    Adagrad 0.2. The Keras model maps {user_id, item_id} -> score, so it trains and
-    evaluates like any rsx model on any backend. Retrieval (top-k over every movie) runs
-    after training: candidate vectors are computed *through the candidate tower*, never read
-    from a table's variables, so it also works where tables are not plain variables.
+    `model.loss=mse` is the KerasRS data-parallel retrieval tutorial: embedding tables of
+    width 32 (optionally Dense layers on top), score = user . candidate, MSE against the label
+    (rating - 1) / 4, Adagrad 0.2; the Keras model maps {user_id, item_id} -> score.
+    `softmax` / `sampled_softmax` train retrieval as TFRS's `tasks.Retrieval` does: each
+    user against the batch's candidates (see `softmax.py`); the Keras model then maps a batch
+    to (batch, 1 + negatives) logits, the positive first.
+
+    Retrieval (top-k over every item) runs after training and at each validation: candidate
+    vectors are computed *through the candidate tower*, never read from a table's variables,
+    so it also works where tables are not plain variables.
     """
 
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        check_config(config)
+        self.evaluation = RetrievalEvaluation.from_config(config)
+        num_items = data.vocabulary_sizes[ITEM_ID]
+        self.evaluation.check(num_items - 1)
+        if config.top_k > num_items - 1:
+            raise ConfigError(
+                f"model.top_k={config.top_k} but the catalogue has {num_items - 1} items",
+                f"use model.top_k between 1 and {num_items - 1}",
+            )
+        if config.loss == "sampled_softmax" and config.num_negatives > num_items - 1:
+            raise ConfigError(
+                f"model.num_negatives={config.num_negatives} but the catalogue has {num_items - 1} items",
+                f"use at most {num_items - 1} sampled negatives",
+            )
+
     def features(self):
+        # TODO(contract v2): user/item side features (FeatureSpec kinds) in the towers.
         return [FeatureSpec(feature, table) for feature, table in TABLES.items()]
 
     def tables(self):
@@ -50,22 +86,75 @@ class TwoTowerModel(ModelPlugin):
             for feature, table in TABLES.items()
         ]
 
+    def train_rows(self, data):
+        """The rows rated at least `model.train_min_rating` (None = all rows)."""
+        if self.config.train_min_rating is None:
+            return None
+        keep = data.train[RATING] >= self.config.train_min_rating
+        if not keep.any():
+            raise ConfigError(
+                f"model.train_min_rating={self.config.train_min_rating} keeps no training row",
+                "lower it, or set it to null to train on every row",
+            )
+        return keep
+
+    def _item_shares(self) -> np.ndarray:
+        """(num_items,) each item's share of the rows trained on; row 0 is 0."""
+        num_items = self.data.vocabulary_sizes[ITEM_ID]
+        keep = self.train_rows(self.data)
+        items = self.data.train[ITEM_ID] if keep is None else self.data.train[ITEM_ID][keep]
+        counts = np.bincount(items, minlength=num_items)[:num_items].astype(np.float64)
+        counts[0] = 0
+        return (counts / max(counts.sum(), 1.0)).astype(np.float32)
+
+    def _sampler_probability(self) -> np.ndarray:
+        num_items = self.data.vocabulary_sizes[ITEM_ID]
+        if self.config.negative_sampler == "popularity":
+            return self._item_shares()
+        uniform = np.full(num_items, 1.0 / (num_items - 1), dtype=np.float32)
+        uniform[0] = 0
+        return uniform
+
     def build(self, embeddings, global_batch_size):
         self.global_batch_size = global_batch_size  # Candidate lookups after training use it.
         config = self.config  # Tower widths are checked by `spec.check` before this runs.
         inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
         vectors = embeddings(inputs)
-        user = _tower(vectors[USER_ID], list(config.user_layers), config.activation, USER_TOWER)
-        candidate = _tower(vectors[ITEM_ID], list(config.candidate_layers), config.activation, CANDIDATE_TOWER)
-        # float32 whatever the dtype policy (Keras' mixed-precision guide: the output layer).
-        score = keras.layers.Dot(axes=1, name="score", dtype="float32")([user, candidate])
-        return keras.Model(inputs, score, name="two_tower")
+        user_tower = _tower_layers(list(config.user_layers), config.activation, config.normalize, USER_TOWER)
+        candidate_tower = _tower_layers(
+            list(config.candidate_layers), config.activation, config.normalize, CANDIDATE_TOWER
+        )
+        user = _apply(user_tower, vectors[USER_ID])
+        candidate = _apply(candidate_tower, vectors[ITEM_ID])
+        if config.loss == "mse":
+            # float32 whatever the dtype policy (Keras' mixed-precision guide: the output layer).
+            score = keras.layers.Dot(axes=1, name="score", dtype="float32")([user, candidate])
+            return keras.Model(inputs, score, name="two_tower")
+        sampled = config.loss == "sampled_softmax" and config.num_negatives > 0
+        negatives = negative_ids = None
+        if sampled:
+            negative_ids = NegativeSampler(
+                self._sampler_probability(), config.num_negatives, name="negative_sampler"
+            )(inputs[ITEM_ID])
+            negatives = _apply(candidate_tower, embeddings({ITEM_ID: negative_ids})[ITEM_ID])
+        logits = InBatchSoftmax(
+            item_probability=self._item_shares() if config.logq_correction else None,
+            temperature=config.temperature,
+            remove_hits=config.remove_accidental_hits,
+            num_hard_negatives=config.num_hard_negatives,
+            sampler_probability=self._sampler_probability() if sampled else None,
+            num_negatives=config.num_negatives if sampled else 0,
+            name="in_batch_logits",
+        )(user, candidate, inputs[ITEM_ID], negatives, negative_ids)
+        return keras.Model(inputs, logits, name="two_tower")
 
     def optimizer(self):
         return OptimizerSpec.from_config(self.config.optimizer)
 
     def loss(self):
-        return keras.losses.MeanSquaredError()
+        if self.config.loss == "mse":
+            return keras.losses.MeanSquaredError()
+        return positive_first_softmax_loss
 
     # ----------------------------------------------------------------- retrieval
 
@@ -78,25 +167,24 @@ class TwoTowerModel(ModelPlugin):
             batch_size=self.global_batch_size or 1024,
         )
 
+    def callbacks(self, data, validation_freq):
+        """`val_recall_at_k` etc. every trainer.validation_freq epochs (see rsx retrieval_eval)."""
+        return [RetrievalValidation(lambda m: self._towers(m).scorer(), data, self.evaluation, validation_freq)]
+
     def evaluate_extra(self, model, data, split="test"):
-        """`<p>_recall_at_k` and `<p>_ndcg_at_k` of brute-force retrieval on `split` (p: `test`
-        for the test split, `val` for validation)."""
-        test, train = data.split(split), data.train
-        prefix = "val" if split == "validation" else "test"
-        relevant = test[RATING] >= self.config.relevant_rating
-        seen = (train[USER_ID], train[ITEM_ID]) if self.config.exclude_seen else None
-        quality = retrieval.retrieval_quality(
-            self._towers(model),
-            relevant_pairs=(test[USER_ID][relevant], test[ITEM_ID][relevant]),
-            seen_pairs=seen,
-            k=self.config.top_k,
+        """Full-catalogue retrieval metrics on `split` (`test_*`, or `val_*` for validation)
+        and the most-popular baseline's under the same code (`baseline_test_*` / `baseline_val_*`)."""
+        metrics = evaluate_retrieval(
+            self._towers(model).scorer(),
+            data.vocabulary_sizes[ITEM_ID],
+            relevant_pairs(data.split(split), self.evaluation),
+            seen_pairs(data, split),
+            self.evaluation,
+            prefix="val_" if split == "validation" else "test_",
+            users=data.split(split)[USER_ID],
         )
-        k = self.config.top_k
-        return {
-            f"{prefix}_recall_at_{k}": quality.recall,
-            f"{prefix}_ndcg_at_{k}": quality.ndcg,
-            f"{prefix}_retrieval_users": float(quality.users),
-        }
+        metrics.update(popularity_baseline(data, self.evaluation, split))
+        return metrics
 
     def artifacts(self, model, data):
         """The top-k titles for `sample_users`, as `top_<k>.txt` and `top_<k>.json`."""
@@ -106,7 +194,7 @@ class TwoTowerModel(ModelPlugin):
         users = np.array(list(wanted), dtype=np.int32)
         if users.size == 0:
             return {}
-        seen = (data.train[USER_ID], data.train[ITEM_ID]) if self.config.exclude_seen else None
+        seen = seen_pairs(data, "test") if self.config.exclude_seen else None
         top = retrieval.recommend(self._towers(model), users, k=k, seen_pairs=seen)
         report = retrieval.RecommendationReport(top, titles=data.titles, k=k, exclude_seen=self.config.exclude_seen)
         return {f"top_{k}.txt": report.text(), f"top_{k}.json": report.as_json()}

@@ -1,4 +1,7 @@
-"""Brute-force retrieval with a trained two-tower model: top-k, recall@k and nDCG@k.
+"""Brute-force retrieval with a trained two-tower model: query/candidate vectors and top-k.
+
+Metrics (recall@k, NDCG@k, ...) are rsx's shared retrieval evaluation
+(`rsx.api.engine.evaluate_retrieval`), fed by `Towers.scorer()`.
 
 Query and candidate vectors come from running the model's towers (`model.predict` on a
 sub-model that shares the trained layers), in batches of exactly the global batch size: the
@@ -16,9 +19,7 @@ import keras_rs
 import numpy as np
 
 from rsx.api import ITEM_ID, USER_ID
-
-#: Users scored per step when computing metrics; bounds memory to chunk x candidates floats.
-USER_CHUNK = 1024
+from rsx.api.engine import pair_matrix
 
 
 class Towers:
@@ -64,64 +65,11 @@ class Towers:
         """(users, dim) query vectors."""
         return self._run(user_ids, np.ones_like(user_ids))["user"]
 
-
-def _pair_matrix(users: np.ndarray, pairs, num_columns: int) -> np.ndarray:
-    """bool (len(users), num_columns): True where (user, movie) is among `pairs`.
-
-    `users` is sorted; column j is movie id j + 1.
-    """
-    matrix = np.zeros((len(users), num_columns), dtype=bool)
-    if pairs is None or len(users) == 0:
-        return matrix
-    pair_users, pair_movies = pairs
-    rows = np.minimum(np.searchsorted(users, pair_users), len(users) - 1)
-    hit = (users[rows] == pair_users) & (pair_movies >= 1) & (pair_movies <= num_columns)
-    matrix[rows[hit], pair_movies[hit] - 1] = True
-    return matrix
-
-
-@dataclasses.dataclass(frozen=True)
-class RetrievalQuality:
-    """Mean recall@k and nDCG@k over the users that have a relevant test item."""
-
-    recall: float
-    ndcg: float
-    users: int
-
-
-def retrieval_quality(towers: Towers, relevant_pairs, seen_pairs, k: int) -> RetrievalQuality:
-    """Ranks every candidate for each user with a relevant item and scores the top k.
-
-    Args:
-        towers: the trained towers.
-        relevant_pairs: (user ids, movie ids) of relevant test interactions.
-        seen_pairs: (user ids, movie ids) left out of each user's ranking (the training
-            split), or None to rank every candidate.
-        k: the cut-off.
-    """
-    candidates = towers.candidates()
-    num_candidates = len(candidates)
-    users = np.unique(relevant_pairs[0])
-    recall = keras_rs.metrics.RecallAtK(k=k, shuffle_ties=False)
-    ndcg = keras_rs.metrics.NDCG(k=k, shuffle_ties=False)
-    counted = 0
-    for start in range(0, len(users), USER_CHUNK):
-        chunk = users[start : start + USER_CHUNK]
-        relevant = _pair_matrix(chunk, relevant_pairs, num_candidates)
-        allowed = ~_pair_matrix(chunk, seen_pairs, num_candidates)
-        # A relevant item the user already rated in training is not there to be retrieved.
-        keep = (relevant & allowed).any(axis=1)
-        if not keep.any():
-            continue
-        chunk, relevant, allowed = chunk[keep], relevant[keep], allowed[keep]
-        scores = towers.users(chunk) @ candidates.T
-        labels = {"labels": relevant.astype(np.float32), "mask": allowed}
-        recall.update_state(labels, scores)
-        ndcg.update_state(labels, scores)
-        counted += len(chunk)
-    if counted == 0:
-        return RetrievalQuality(recall=float("nan"), ndcg=float("nan"), users=0)
-    return RetrievalQuality(recall=float(recall.result()), ndcg=float(ndcg.result()), users=counted)
+    def scorer(self):
+        """user ids (n,) -> (n, candidates) dot-product scores, a keras tensor (computed on
+        the backend's device) for `rsx.api.engine.evaluate_retrieval`."""
+        candidates = keras.ops.transpose(keras.ops.convert_to_tensor(self.candidates()))
+        return lambda user_ids: keras.ops.matmul(keras.ops.convert_to_tensor(self.users(user_ids)), candidates)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +92,7 @@ def recommend(towers: Towers, users: np.ndarray, k: int, seen_pairs=None) -> Rec
     users = np.asarray(users, dtype=np.int32)
     order = np.argsort(users, kind="stable")
     seen = np.empty((len(users), len(candidates)), dtype=bool)
-    seen[order] = _pair_matrix(users[order], seen_pairs, len(candidates))
+    seen[order] = pair_matrix(users[order], seen_pairs, len(candidates) + 1)
     depth = min(len(candidates), k + int(seen.sum(axis=1).max(initial=0)))
     layer = keras_rs.layers.BruteForceRetrieval(
         candidate_embeddings=candidates, candidate_ids=towers.candidate_ids, k=depth, return_scores=True

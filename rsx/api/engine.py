@@ -8,17 +8,35 @@ from rsx.engine.datasets import SAMPLE_WEIGHT, padded_for_evaluation, row_batche
 from rsx.engine.devices import DeviceReport, check_accelerator
 from rsx.engine.embeddings import EmbeddingLookup
 from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_optimizer, table_of
+from rsx.engine.retrieval_eval import (
+    RetrievalEvaluation,
+    RetrievalValidation,
+    evaluate_retrieval,
+    pair_matrix,
+    popularity_baseline,
+    popularity_scorer,
+    relevant_pairs,
+    seen_pairs,
+)
 
 __all__ = [
     "DeviceReport",
     "EmbeddingLookup",
+    "RetrievalEvaluation",
+    "RetrievalValidation",
     "SAMPLE_WEIGHT",
     "TableRoutedOptimizer",
     "check_accelerator",
+    "evaluate_retrieval",
     "make_optimizer",
     "padded_for_evaluation",
+    "pair_matrix",
+    "popularity_baseline",
+    "popularity_scorer",
+    "relevant_pairs",
     "routed_optimizer",
     "row_batches",
+    "seen_pairs",
     "steps_per_epoch",
     "table_of",
     "tf_dataset",

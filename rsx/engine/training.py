@@ -191,8 +191,11 @@ def train_and_evaluate(
         for split in (("train", "test") if data.validation_is_test else ("train", "validation", "test"))
     }
     columns.setdefault("validation", columns["test"])
+    if (keep := plugin.train_rows(data)) is not None:  # e.g. implicit training on positives only
+        columns["train"] = {name: values[keep] for name, values in columns["train"].items()}
+    num_train = len(columns["train"][label])
     features = input_names(plugin.features())
-    global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
+    global_batch = global_batch_size(trainer, runtime.replicas, num_train)
     # Layers built from here on compute in this policy; variables, losses and metrics stay float32.
     dtype_policy = trainer.dtype_policy or "float32"
     keras.config.set_dtype_policy(dtype_policy)
@@ -240,7 +243,11 @@ def train_and_evaluate(
     non_finite = NonFiniteLoss()
     # Metrics are logged before the checkpoint is written: a kill between the two repeats the
     # epoch (the tracker skips steps it already holds) rather than losing its metrics.
-    callbacks = [non_finite, EpochMetrics(tracker, examples_per_epoch=data.num_train)]
+    callbacks = [
+        non_finite,
+        *plugin.callbacks(data, trainer.validation_freq),
+        EpochMetrics(tracker, examples_per_epoch=num_train),
+    ]
     if resume is not None and resume.directory:
         callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
     from rsx.testing.faults import fault_callbacks

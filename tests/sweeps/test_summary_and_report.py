@@ -212,3 +212,17 @@ def test_sweep_results_and_summary_with_a_nan_metric_are_valid_json(tmp_path):
     assert _strict_json((tmp_path / RESULT_FILE).read_text())["metrics"] == {"test_rmse": None, "test_loss": 0.5}
     summary = format_summary(SweepInfo("s", str(tmp_path), ["a"], 0.0), [result])
     assert "FINISHED  -" in summary
+
+
+def test_the_baseline_of_the_same_run_stands_beside_the_model(tmp_path):
+    # A retrieval run logs the most-popular baseline's test metric; summary, table and figure show it.
+    from rsx.sweep import _metric_text
+
+    job = _result(1, FINISHED, model="two_tower", value=0.19, test=0.191)
+    job.metrics["baseline_test_recall_at_10"] = 0.104
+    assert _metric_text(job) == "val_recall_at_10=0.1900 (test_recall_at_10=0.1910) [baseline 0.1040]"
+    assert "baseline" not in _metric_text(_result(2, FINISHED, model="two_tower", value=0.19, test=0.191))
+    runs = [_row("r1", "two_tower", "cpu_reference", "jax", 0.19, 15000.0, test_value=0.191, baseline_value=0.104)]
+    comparison = Comparison(title="retrieval", source={"kind": "sweep", "run_id": "p1"}, runs=runs)
+    assert table_rows(comparison)[1][6] == "test_recall_at_10=0.1910 (baseline 0.1040)"
+    assert write(comparison, tmp_path)["png"].read_bytes()[:8] == PNG_MAGIC

@@ -8,11 +8,11 @@ import keras
 import numpy as np
 from omegaconf import OmegaConf
 
-from rsx.api import PreparedData
-from rsx.api.engine import EmbeddingLookup
+from rsx.api import ConfigError, PreparedData
+from rsx.api.engine import EmbeddingLookup, RetrievalEvaluation, evaluate_retrieval
 from rsx_plugins.two_tower.config import TwoTowerConfig
 from rsx_plugins.two_tower.model import TwoTowerModel
-from rsx_plugins.two_tower.retrieval import RecommendationReport, recommend, retrieval_quality
+from rsx_plugins.two_tower.retrieval import RecommendationReport, recommend
 
 rng = np.random.default_rng(0)
 USERS, MOVIES, K = 12, 30, 5
@@ -35,7 +35,7 @@ report = {}
 
 def built(**overrides):
     keras.utils.set_random_seed(0)
-    plugin = TwoTowerModel(OmegaConf.structured(TwoTowerConfig(top_k=K, **overrides)), data)
+    plugin = TwoTowerModel(OmegaConf.structured(TwoTowerConfig(top_k=K, metrics_k=[K], **overrides)), data)
     # 7 is not a divisor of anything here: every lookup is padded.
     model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 7)
     return plugin, model
@@ -86,13 +86,15 @@ for user in range(1, USERS + 1):
     dcg = sum(1 / math.log2(rank + 2) for rank, hit in enumerate(hits) if hit)
     ideal = sum(1 / math.log2(rank + 2) for rank in range(min(K, int(wanted.sum()))))
     ndcgs.append(dcg / ideal)
-quality = retrieval_quality(
-    towers,
-    relevant_pairs=(data.test["user_id"][keep], data.test["item_id"][keep]),
-    seen_pairs=(data.train["user_id"], data.train["item_id"]),
-    k=K,
+quality = evaluate_retrieval(
+    towers.scorer(),
+    MOVIES + 1,
+    relevant=(data.test["user_id"][keep], data.test["item_id"][keep]),
+    seen=(data.train["user_id"], data.train["item_id"]),
+    evaluation=RetrievalEvaluation(metrics_k=(K,)),
+    prefix="",
 )
-report["quality"] = {"recall": quality.recall, "ndcg": quality.ndcg, "users": quality.users}
+report["quality"] = {"recall": quality[f"recall_at_{K}"], "ndcg": quality[f"ndcg_at_{K}"], "users": quality["retrieval_users"]}
 report["numpy"] = {"recall": float(np.mean(recalls)), "ndcg": float(np.mean(ndcgs)), "users": len(recalls)}
 report["extra"] = plugin.evaluate_extra(model, data)
 

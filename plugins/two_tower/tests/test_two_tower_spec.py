@@ -50,3 +50,34 @@ def test_towers_of_different_widths_fail_the_spec_check_naming_both_keys(registr
     with pytest.raises(ConfigError, match=r"model.user_layers=\[8\], model.candidate_layers=\[\]"):
         spec.check(TwoTowerConfig(user_layers=[8], candidate_layers=[]))
     spec.check(TwoTowerConfig(user_layers=[16, 8], candidate_layers=[8]))
+
+
+def test_seed_retrieval_keeps_the_tutorial_objective(registry):
+    cfg = _compose(["experiment=seed_retrieval"])
+    assert (cfg.model.loss, cfg.model.train_min_rating, cfg.model.normalize) == ("mse", None, False)
+
+
+def _needs_movielens_dataset():
+    from pathlib import Path
+
+    import rsx.conf
+
+    if not (Path(rsx.conf.__file__).parent / "data" / "movielens.yaml").exists():
+        pytest.skip("data=movielens arrives with the dataset plugins (branch i9-data)")
+
+
+def test_retrieval_softmax_preset_is_in_batch_softmax_on_an_honest_split(registry):
+    _needs_movielens_dataset()
+    cfg = _compose(["experiment=retrieval_softmax"])
+    assert (cfg.model.loss, cfg.model.train_min_rating, cfg.model.logq_correction) == ("softmax", 4.0, True)
+    assert (cfg.model.relevance, cfg.model.relevant_rating, cfg.model.exclude_seen) == ("rating_at_least", 4.0, True)
+    assert (cfg.data.variant, cfg.data.split, cfg.data.validation_from) == ("100k", "random", "train")
+    assert cfg.trainer.global_batch_size == 1024 and list(cfg.model.metrics_k) == [10, 20, 50]
+
+
+def test_retrieval_softmax_search_maximizes_over_temperature_width_rate_and_negatives(registry):
+    _needs_movielens_dataset()
+    cfg = compose_config(["hparams_search=retrieval_softmax_optuna"], return_hydra_config=True)
+    assert cfg.model.loss == "softmax" and cfg.hydra.sweeper.direction == "maximize"
+    assert {"model.temperature", "model.embedding_dim", "model.optimizer.learning_rate",
+            "model.num_negatives"} <= set(cfg.hydra.sweeper.params)
