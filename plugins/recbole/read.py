@@ -115,11 +115,13 @@ def _read_atomic(path: str, cfg) -> tuple["pandas.DataFrame", dict[str, str]]:
             raise DataError(f"{path} line 1: header field {column!r} has no type",
                             f"write each field as name:type with type one of {', '.join(TYPES)}")
         types[name] = kind
-    frame = read_table(path, sep=cfg.field_separator, dtype={c: str for c in header}, what="data.path")
+    frame = read_table(path, sep=cfg.field_separator, dtype={c: str for c in header}, what="data.path",
+                       quoting=3)  # csv.QUOTE_NONE, as RecBole reads them: titles may start with '"'
+
     frame.columns = list(types)
     for name, kind in types.items():
-        if kind == "float":
-            frame[name] = numeric_column(frame, name, f"{name}:float")
+        if kind == "float":  # a feature may be missing (NaN); rating/time are checked in `read`
+            frame[name] = numeric_column(frame, name, f"{name}:float", allow_missing=True)
         elif kind == "token":
             frame[name] = _int_if_all_integers(frame[name])
 

@@ -48,7 +48,8 @@ def table_files(path: str, what: str = "data.path") -> list[str]:
 
 
 def read_table(path: str, *, sep: Optional[str] = None, usecols: Optional[Sequence[str]] = None,
-               dtype: Optional[dict] = None, encoding: str = "utf-8", what: str = "data.path") -> "pd.DataFrame":
+               dtype: Optional[dict] = None, encoding: str = "utf-8", what: str = "data.path",
+               quoting: int = 0) -> "pd.DataFrame":
     """Reads one file, or every data file of a folder (concatenated in name order).
 
     Args:
@@ -57,6 +58,8 @@ def read_table(path: str, *, sep: Optional[str] = None, usecols: Optional[Sequen
         usecols: columns to keep (missing ones are a DataError naming the file and the column).
         dtype: column -> dtype, as pandas takes it (e.g. {"userId": "string"}).
         encoding: text encoding.
+        quoting: `csv` quoting of text files: 0 (QUOTE_MINIMAL: "a, b" is one field) or 3
+            (QUOTE_NONE: quotes are plain characters, as in RecBole's atomic files).
         what: the config key that named `path`, for messages.
 
     Returns:
@@ -71,7 +74,7 @@ def read_table(path: str, *, sep: Optional[str] = None, usecols: Optional[Sequen
     frames, starts = [], []
     total = 0
     for file in table_files(path, what):
-        frame = _read_one(file, sep, usecols, dtype, encoding)
+        frame = _read_one(file, sep, usecols, dtype, encoding, quoting)
         frames.append((file, frame))
         starts.append((total, file, 0 if file.lower().endswith((".parquet", ".pq")) else 1))
         total += len(frame)
@@ -82,7 +85,7 @@ def read_table(path: str, *, sep: Optional[str] = None, usecols: Optional[Sequen
     return frame
 
 
-def _read_one(file: str, sep, usecols, dtype, encoding) -> "pd.DataFrame":
+def _read_one(file: str, sep, usecols, dtype, encoding, quoting=0) -> "pd.DataFrame":
     import pandas as pd
 
     extension = os.path.splitext(file)[1].lower()
@@ -93,7 +96,8 @@ def _read_one(file: str, sep, usecols, dtype, encoding) -> "pd.DataFrame":
             frame = pd.read_parquet(file, columns=list(usecols) if usecols else None)
         else:
             frame = pd.read_csv(file, sep=sep or FORMATS.get(extension, ","), usecols=usecols,
-                                dtype=dtype, encoding=encoding, engine="c", low_memory=False)
+                                dtype=dtype, encoding=encoding, engine="c", low_memory=False,
+                                quoting=quoting)
     except pd.errors.EmptyDataError:
         raise DataError(f"{file} is empty", "write a header line and data rows, or remove the file") from None
     except pd.errors.ParserError as error:
@@ -133,7 +137,8 @@ def line_of(frame: "pd.DataFrame", row: int) -> str:
     return f"{file} line {row - start + 1 + header}"
 
 
-def numeric_column(frame: "pd.DataFrame", column: str, what: str, *, integer: bool = False) -> np.ndarray:
+def numeric_column(frame: "pd.DataFrame", column: str, what: str, *, integer: bool = False,
+                   allow_missing: bool = False) -> np.ndarray:
     """`frame[column]` as float64 (or int64), or a DataError naming the first bad row's line.
 
     Args:
@@ -141,6 +146,7 @@ def numeric_column(frame: "pd.DataFrame", column: str, what: str, *, integer: bo
         column: the column to convert.
         what: what the column is, e.g. "rating (data.columns.rating)".
         integer: require whole numbers (ids declared as integers).
+        allow_missing: empty cells become NaN (float only) instead of an error.
     """
     import pandas as pd
 
@@ -156,7 +162,7 @@ def numeric_column(frame: "pd.DataFrame", column: str, what: str, *, integer: bo
         raise DataError(f"{line_of(frame, row)}: {what} {values.iloc[row]!r} is not {kind}",
                         "repair the value, or map another column" + (
                             " (or declare string ids: data.columns.id_type=str)" if integer else ""))
-    if numbers.isna().any():
+    if numbers.isna().any() and not (allow_missing and not integer):
         row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
         raise DataError(f"{line_of(frame, row)}: {what} is missing", "fill in the value or drop the row")
     return numbers.to_numpy(np.int64 if integer else np.float64)
