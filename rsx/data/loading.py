@@ -110,3 +110,19 @@ def cache_directory(cfg: Any, cache_root: str | None) -> str | None:
     if cfg.cache_dir is not None:
         return cfg.cache_dir or None
     return cache_root
+
+
+def data_digest(data_cfg: Any) -> str:
+    """What the prepared data of `data_cfg` is made from, as 16 hex digits: the dataset's
+    settings and the *content* of its files (`DatasetSpec.key`), without preparing anything.
+
+    The job key includes it, so a sweep rerun after the ratings file changed trains again
+    instead of skipping its jobs as "already finished". Data that cannot be located gives
+    "unavailable: <why>": the job itself then fails with that error in one line.
+    """
+    from rsx.errors import RsxError
+
+    try:
+        return cache.key_digest(cache_key(typed_config(data_cfg)))
+    except RsxError as error:
+        return f"unavailable: {error}"
