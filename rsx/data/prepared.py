@@ -116,6 +116,15 @@ class PreparedData:
                                 f"use one of: {', '.join(known)}")
         return out
 
+    def serving_tables(self) -> dict[str, np.ndarray]:
+        """What a served model needs beside its weights to take raw ids: the vocabularies
+        (`vocabularies/<name>`) and the user/item feature tables (`user_features/<name>`,
+        `item_features/<name>`), as `np.savez` keys (see `rsx.serving.IdMapper`)."""
+        tables = {f"vocabularies/{k}": v for k, v in self.vocabularies.items()}
+        tables.update({f"user_features/{k}": v for k, v in self.user_features.items()})
+        tables.update({f"item_features/{k}": v for k, v in self.item_features.items()})
+        return tables
+
     def digest(self) -> str:
         """A content digest of every array and the schema (sha256, 16 hex digits).
 
