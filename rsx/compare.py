@@ -10,8 +10,9 @@ of each model's main metric and of every run's throughput) and `comparison.html`
 and the figure in one self-contained page). For a sweep they are also logged to its parent
 run under `comparison/`.
 
-- main metric: the model's `ModelSpec.main_metric` (ranking: test_rmse, lower is better;
-  two_tower: test_recall_at_10, higher is better), final value.
+- main metric: the validation twin of the model's `ModelSpec.main_metric` (ranking: val_rmse,
+  lower is better; two_tower: val_recall_at_10, higher is better), final value; runs are
+  ranked by it. test: the test metric beside it (`test_rmse`), looked at, never ranked by.
 - examples/s: median training throughput over the epochs after the first (the first one
   includes tracing and compilation); the first epoch's when a run has only one.
 - wall time: from the run's start to its end in MLflow (data, build, compile, fit, evaluate).
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from rsx.errors import RsxError
+from rsx.evaluation import test_metric, validation_metric
 
 #: Metrics drawn as learning curves, per epoch.
 CURVES = ("loss", "val_loss")
@@ -57,8 +59,9 @@ class RunRow:
         keras_backend: the Keras backend it really ran on.
         model: rsx model plugin.
         dataset: data it trained on.
-        main_metric: the model's main metric name.
+        main_metric: the metric that ranks runs: `val_` + the model's main metric.
         value: its final value; None when missing.
+        test_value: the final test metric beside it (`test_rmse` beside `val_rmse`).
         greater_is_better: direction of `main_metric`.
         examples_per_second: see the module docstring; None without epochs.
         wall_seconds: run start to end; None while running.
@@ -80,6 +83,7 @@ class RunRow:
     wall_seconds: Optional[float]
     curves: dict[str, list[list[float]]]
     skipped: bool = False
+    test_value: Optional[float] = None
 
 
 @dataclasses.dataclass
@@ -115,8 +119,8 @@ def _model_spec(model: str) -> tuple[str, bool]:
     try:
         spec = discover().model(model)
     except RsxError:
-        return "test_loss", False
-    return spec.main_metric, spec.greater_is_better
+        return validation_metric("test_loss"), False
+    return validation_metric(spec.main_metric), spec.greater_is_better
 
 
 def _throughput(history: Sequence[Any]) -> Optional[float]:
@@ -155,6 +159,7 @@ def row_of(client: Any, run: Any, skipped: bool = False) -> RunRow:
         wall_seconds=wall,
         curves=curves,
         skipped=skipped,
+        test_value=metrics.get(test_metric(metric)),
     )
 
 
@@ -252,13 +257,14 @@ def _duration(seconds: Optional[float]) -> str:
 
 def table_rows(comparison: Comparison) -> list[list[str]]:
     """Header plus one row per run: the best run of each model first within its model."""
-    header = ["run", "status", "backend", "keras", "model", "main metric", "examples/s", "wall time"]
+    header = ["run", "status", "backend", "keras", "model", "main metric", "test", "examples/s", "wall time"]
     rows = [header]
     for run in sorted(comparison.runs, key=_rank_key):
         metric = f"{run.main_metric}={_number(run.value)}" if run.value is not None else "-"
+        test = f"{test_metric(run.main_metric)}={_number(run.test_value)}" if run.test_value is not None else "-"
         rows.append([
             run.name + (" (reused)" if run.skipped else ""), run.status, run.backend, run.keras_backend,
-            run.model, metric, _number(run.examples_per_second, 0), _duration(run.wall_seconds),
+            run.model, metric, test, _number(run.examples_per_second, 0), _duration(run.wall_seconds),
         ])
     return rows
 

@@ -84,8 +84,12 @@ class TrainerConfig:
     global_batch_size: Optional[int] = None
     # Seeds Python, NumPy and the Keras backend: the same seed gives the same run.
     seed: int = 42
-    # Evaluate on the test split every N epochs (the final evaluation always runs).
+    # Evaluate on the validation split every N epochs (the final evaluation always runs).
     validation_freq: int = 1
+    # Stop after this many validations without improving the validation main metric
+    # (`val_` + the model's main metric, e.g. val_rmse) and keep the best epoch's weights;
+    # null = train all epochs. Counted in validations, so validation_freq=5 x 2 = 10 epochs.
+    early_stopping_patience: Optional[int] = None
     # Reshuffle the training split every epoch; false keeps the tutorials' fixed batch order.
     shuffle: bool = True
     # Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.

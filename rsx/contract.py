@@ -166,8 +166,14 @@ class ModelPlugin(abc.ABC):
         """The column of the prepared data the model is trained to predict."""
         return "label"
 
-    def evaluate_extra(self, model: "keras.Model", data: "PreparedData") -> dict[str, float]:
-        """Further test metrics beyond Keras' evaluate (e.g. recall@k); prefixed by nothing."""
+    def evaluate_extra(self, model: "keras.Model", data: "PreparedData", split: str = "test") -> dict[str, float]:
+        """Further metrics beyond Keras' evaluate (e.g. recall@k) on `split`.
+
+        Args:
+            split: "test" (names prefixed `test_`, e.g. `test_recall_at_10`) or "validation"
+                (prefixed `val_`); the core asks for validation only where the method takes
+                `split`, so an implementation without it keeps working (test only).
+        """
         return {}
 
     def artifacts(self, model: "keras.Model", data: "PreparedData") -> dict[str, Any]:

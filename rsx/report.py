@@ -2,8 +2,10 @@
 
 The figure has a row per model: its learning curves (validation loss solid, training loss
 dashed, per epoch), a bar per run of its main metric (best on top) and, in the same order,
-each run's training throughput with its backend. Each run keeps one colour in every panel. The page holds
-the table, the figure (embedded) and the data it was drawn from (`<script id="rsx-comparison">`).
+each run's training throughput with its backend. Runs are ranked by the validation main
+metric (`val_rmse`), its test value written beside it. Each run keeps one colour in every
+panel. The page holds the table, the figure (embedded) and the data it was drawn from
+(`<script id="rsx-comparison">`).
 """
 
 from __future__ import annotations
@@ -93,8 +95,11 @@ def _bars(metric_ax, speed_ax, model: str, runs: Sequence["RunRow"], colour) -> 
     bars = metric_ax.barh(rows, values, color=colours)
     metric_ax.set_yticks(rows, [_label(r) for r in scored], fontsize=8)
     metric_ax.invert_yaxis()
-    metric_ax.bar_label(bars, labels=[f"{v:.4f}" for v in values], padding=3, fontsize=8)
-    metric_ax.set_xlim(0, (max(values) * 1.22) or 1)
+    # The test value beside the validation one that ranks: looked at, never chosen by.
+    labels = [f"{r.value:.4f}" + (f" (test {r.test_value:.4f})" if r.test_value is not None else "")
+              for r in scored]
+    metric_ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
+    metric_ax.set_xlim(0, (max(values) * 1.45) or 1)
     better = "higher" if greater else "lower"
     metric_ax.set_title(f"{model}: {scored[0].main_metric}\n({better} is better; best on top)", fontsize=10)
     metric_ax.grid(axis="x", alpha=0.3)

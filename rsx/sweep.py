@@ -37,6 +37,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rsx.errors import ConfigError, RsxError
+from rsx.evaluation import test_metric
 from rsx.worker import FAILED, FINISHED, RESULT_FILE, SKIPPED, JobResult, main_metric_of, run_in_fresh_process
 
 log = logging.getLogger("rsx")
@@ -139,7 +140,8 @@ def _finished_run(cfg: DictConfig):
 
 
 def run_sweep_job(cfg: DictConfig) -> Optional[float]:
-    """Runs one job of a multirun; returns its main metric, or None when it failed.
+    """Runs one job of a multirun; returns its validation main metric (what Optuna
+    optimizes), or None when it failed or lacks it.
 
     Never raises for a failed job: the job's run and result say it failed, and the sweep goes
     on to the next job.
@@ -213,7 +215,7 @@ def collect_results(sweep: SweepInfo) -> list[JobResult]:
 
 
 def best_per_model(results: Sequence[JobResult]) -> dict[str, JobResult]:
-    """The best finished (or skipped) job of each model, by its main metric."""
+    """The best finished (or skipped) job of each model, by its validation main metric."""
     from rsx.discovery import discover
 
     best: dict[str, JobResult] = {}
@@ -232,9 +234,12 @@ def best_per_model(results: Sequence[JobResult]) -> dict[str, JobResult]:
 
 
 def _metric_text(result: JobResult) -> str:
+    """`val_rmse=0.2400 (test_rmse=0.2410)`: the ranking metric, the test one beside it."""
     if result.value is None or not math.isfinite(result.value):
         return "-"
-    return f"{result.main_metric}={result.value:.4f}"
+    test = result.test_value
+    beside = f" ({test_metric(result.main_metric)}={test:.4f})" if test is not None else ""
+    return f"{result.main_metric}={result.value:.4f}{beside}"
 
 
 def format_summary(sweep: SweepInfo, results: Sequence[JobResult], tracking: str = "") -> str:
@@ -368,13 +373,17 @@ class SweepCallback(Callback):
             tags[f"rsx.best.{model}.run_id"] = r.run_id or ""
             tags[f"rsx.best.{model}.overrides"] = r.context.get("name") or ""
             tags[f"rsx.best.{model}.{r.main_metric}"] = r.value
+            if r.test_value is not None:
+                tags[f"rsx.best.{model}.{test_metric(r.main_metric)}"] = r.test_value
         self.tracker.set_tags(tags)
         if len(best) == 1:  # One model: the parent shows the best job's values and metric.
             (r,) = best.values()
             params = {f"best.{o.get_key_element()}": o.input_line.partition("=")[2]
                       for o in _parse(r.context.get("overrides", [])) if o.get_key_element() in self.sweep.swept}
             self.tracker.log_params(params)
-            self.tracker.log_metrics({f"best_{r.main_metric}": r.value})
+            self.tracker.log_metrics({f"best_{r.main_metric}": r.value,
+                                      **({f"best_{test_metric(r.main_metric)}": r.test_value}
+                                         if r.test_value is not None else {})})
         self.tracker.log_text(summary + "\n", SUMMARY_FILE + ".txt")
         self.tracker.log_dict([dataclasses.asdict(r) for r in results], SUMMARY_FILE + ".json")
 

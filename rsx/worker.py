@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -38,6 +37,7 @@ from typing import IO, Any, Mapping, Optional, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from rsx.errors import RsxError
+from rsx.evaluation import finite, test_metric, validation_metric
 
 log = logging.getLogger("rsx")
 
@@ -58,7 +58,8 @@ class JobResult:
     Args:
         status: FINISHED, FAILED, KILLED, or SKIPPED (an identical job had already finished).
         metrics: the final metrics (empty unless FINISHED or SKIPPED).
-        main_metric: the model's `ModelSpec.main_metric` name, when the model is known.
+        main_metric: the metric that ranks the job: the validation twin of the model's
+            `ModelSpec.main_metric` (`val_rmse` for `test_rmse`), when the model is known.
         value: that metric's final value; None when the job did not finish or lacks it.
         run_id: the job's MLflow run (for SKIPPED: the earlier run that finished).
         error: one line saying why the job failed.
@@ -74,6 +75,11 @@ class JobResult:
     error: Optional[str] = None
     exit_code: int = 0
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def test_value(self) -> Optional[float]:
+        """The test metric beside the ranking one (`test_rmse` beside `val_rmse`), if logged."""
+        return finite(self.metrics, test_metric(self.main_metric)) if self.main_metric else None
 
     @property
     def ok(self) -> bool:
@@ -95,17 +101,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def main_metric_of(model_name: str, metrics: Mapping[str, float]) -> tuple[Optional[str], Optional[float]]:
-    """The model's main metric name and its value in `metrics` (None when unknown/absent)."""
+    """The metric that ranks the model's jobs and its value in `metrics` (None when
+    unknown/absent): the validation twin of its main metric, so no choice looks at test."""
     from rsx.discovery import discover
 
     try:
-        name = discover().model(model_name).main_metric
+        name = validation_metric(discover().model(model_name).main_metric)
     except RsxError:
         return None, None
-    value = metrics.get(name)
-    if value is None or not math.isfinite(float(value)):
-        return name, None
-    return name, float(value)
+    return name, finite(metrics, name)
 
 
 # --------------------------------------------------------------------------- launching side

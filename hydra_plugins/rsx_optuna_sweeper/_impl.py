@@ -145,6 +145,10 @@ class OptunaSearch:
     def run(self, sweeper: Any, arguments: Sequence[str]) -> optuna.Study:
         config = sweeper.config
         dimensions, fixed = search_space(self.params, arguments)
+        if OmegaConf.select(config, "data.validation_from") == "test" or "data.validation_from=test" in fixed:
+            # The objective is val_<main metric>; with validation = test the search would tune on test.
+            raise ValueError("data.validation_from=test would make the search tune on the test split: "
+                             "drop experiment=seed_* or set data.validation_from=train")
         direction = resolve_direction(self.direction, config)
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,9 @@ from .config import RsxOptunaSweeperConf  # noqa: F401  (stores the config in th
 class RsxOptunaSweeper(Sweeper):
     """Searches a config space with Optuna, one Hydra job per trial.
 
-    Each job's return value (rsx's main metric of the model) is the trial's objective; a job
-    that fails or returns no value is told to Optuna as a failed trial, and the search goes on.
+    Each job's return value (the validation twin of the model's main metric, e.g. val_rmse) is
+    the trial's objective; a job that fails or returns no value is told to Optuna as a failed
+    trial, and the search goes on.
 
     Args:
         direction: "minimize", "maximize" or "auto" (from the model's `greater_is_better`).

@@ -85,9 +85,11 @@ class TwoTowerModel(ModelPlugin):
             batch_size=self.global_batch_size or 1024,
         )
 
-    def evaluate_extra(self, model, data):
-        """`test_recall_at_k` and `test_ndcg_at_k` of brute-force retrieval on the test split."""
-        test, train = data.test, data.train
+    def evaluate_extra(self, model, data, split="test"):
+        """`<p>_recall_at_k` and `<p>_ndcg_at_k` of brute-force retrieval on `split` (p: `test`
+        for the test split, `val` for validation)."""
+        test, train = data.split(split), data.train
+        prefix = "val" if split == "validation" else "test"
         relevant = test[RATING] >= self.config.relevant_rating
         seen = (train[USER_ID], train[ITEM_ID]) if self.config.exclude_seen else None
         quality = retrieval.retrieval_quality(
@@ -98,9 +100,9 @@ class TwoTowerModel(ModelPlugin):
         )
         k = self.config.top_k
         return {
-            f"test_recall_at_{k}": quality.recall,
-            f"test_ndcg_at_{k}": quality.ndcg,
-            "test_retrieval_users": float(quality.users),
+            f"{prefix}_recall_at_{k}": quality.recall,
+            f"{prefix}_ndcg_at_{k}": quality.ndcg,
+            f"{prefix}_retrieval_users": float(quality.users),
         }
 
     def artifacts(self, model, data):

@@ -16,6 +16,7 @@ not hold. The report says how many rows each filter removed over all rounds.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from rsx.data.split import SplitRows, require_rows
 from rsx.errors import ConfigError, DataError
@@ -36,7 +37,7 @@ def clean(frame, cfg, user: str, item: str, rating: str | None,
 
     Returns:
         The cleaned frame (a fresh 0..n-1 index, rows in their original relative order) and
-        counts: `rows_read`, `duplicates` (rows merged away), `filtered_min_rating`,
+        counts: `rows_read`, `duplicates_merged` (rows merged away), `filtered_min_rating`,
         `filtered_min_user_count`, `filtered_min_item_count`, `rows`.
 
     Raises:
@@ -47,7 +48,7 @@ def clean(frame, cfg, user: str, item: str, rating: str | None,
     report = {"rows_read": int(len(frame))}
     frame = frame.reset_index(drop=True)
 
-    frame, report["duplicates"] = _resolve_duplicates(frame, cfg.duplicates, user, item, rating, timestamp)
+    frame, report["duplicates_merged"] = _resolve_duplicates(frame, cfg.duplicates, user, item, rating, timestamp)
 
     before = len(frame)
     if cfg.min_rating is not None:
@@ -62,8 +63,8 @@ def clean(frame, cfg, user: str, item: str, rating: str | None,
             threshold = getattr(cfg, key)
             if threshold <= 1:
                 continue
-            counts = frame.groupby(column, sort=False)[column].transform("size").to_numpy()
-            keep = counts >= threshold
+            codes, _ = pd.factorize(frame[column])
+            keep = np.bincount(codes)[codes] >= threshold
             if not keep.all():
                 frame = frame[keep]
                 report[f"filtered_{key}"] += int((~keep).sum())
@@ -91,13 +92,15 @@ def check_splits(rows: SplitRows, users, items, name: str) -> dict[str, int]:
         DataError: a split is empty.
     """
     require_rows(rows, f"data '{name}'")
-    users, items = np.asarray(users), np.asarray(items)
     report = {}
-    for split in ("validation", "test"):
-        held_out = getattr(rows, split)
-        for kind, ids in (("users", users), ("items", items)):
-            seen = np.unique(ids[rows.train])
-            report[f"cold_{split}_{kind}"] = int((~np.isin(np.unique(ids[held_out]), seen)).sum())
+    for kind, ids in (("users", users), ("items", items)):
+        codes, uniques = pd.factorize(np.asarray(ids))  # hashing: O(rows), no sort
+        seen = np.zeros(len(uniques), bool)
+        seen[codes[rows.train]] = True
+        for split in ("validation", "test"):
+            held_out = np.zeros(len(uniques), bool)
+            held_out[codes[getattr(rows, split)]] = True
+            report[f"cold_{split}_{kind}"] = int((held_out & ~seen).sum())
     report.update(train_rows=len(rows.train), validation_rows=len(rows.validation), test_rows=len(rows.test))
     return report
 
@@ -122,23 +125,36 @@ def _resolve_duplicates(frame, policy: str, user: str, item: str, rating: str | 
                         timestamp: str | None):
     """Keeps one row per (user, item): the latest (by timestamp, ties and no timestamp by file
     order), at its own position; `mean` gives it the mean rating of the pair's rows."""
-    # Rows in time order (stable: equal times keep file order), so "last" is the latest.
-    by_time = frame.sort_values(timestamp, kind="stable") if timestamp else frame
-    repeated = by_time.duplicated([user, item], keep="last")
-    count = int(repeated.sum())
-    if not count:
+    pair = pair_codes(frame[user], frame[item])
+    # Only rows of repeated pairs are sorted (by pair, then time, then position): a frame
+    # without duplicates (MovieLens) costs one hash pass, not a sort of every row.
+    rows = np.flatnonzero(pd.Series(pair).duplicated(keep=False).to_numpy())
+    if not rows.size:
         return frame, 0
+    times = frame[timestamp].to_numpy()[rows] if timestamp else np.zeros(len(rows))
+    order = rows[np.lexsort((rows, times, pair[rows]))]
+    latest = np.append(pair[order][1:] != pair[order][:-1], True)  # the last row of each pair
+    repeated = np.zeros(len(frame), bool)
+    repeated[order[~latest]] = True
+    count = int(repeated.sum())
     if policy == "error":
-        first = by_time[repeated].iloc[0]
+        first = int(order[~latest][0])
         raise DataError(
-            f"{count} repeated ({user}, {item}) pairs, e.g. ({first[user]}, {first[item]})",
+            f"{count} repeated ({user}, {item}) pairs, e.g. ({frame[user].iloc[first]}, {frame[item].iloc[first]})",
             "set data.duplicates=keep_last or mean to merge them",
         )
-    kept = frame.loc[np.sort(by_time.index[~repeated.to_numpy()])]
+    kept = frame[~repeated]
     if policy == "mean":
-        means = frame.groupby([user, item], sort=False)[rating].transform("mean")
-        kept = kept.assign(**{rating: means.loc[kept.index].astype(frame[rating].dtype)})
+        means = frame[rating].groupby(pair).transform("mean").to_numpy()[~repeated]
+        kept = kept.assign(**{rating: means.astype(frame[rating].dtype)})
     return kept, count
+
+
+def pair_codes(users, items) -> np.ndarray:
+    """One int64 per row, equal exactly for equal (user, item) pairs (hash-factorized, O(rows))."""
+    user_codes, _ = pd.factorize(users)
+    item_codes, uniques = pd.factorize(items)
+    return user_codes.astype(np.int64) * max(len(uniques), 1) + item_codes
 
 
 def _require_rows(frame, key: str) -> None:

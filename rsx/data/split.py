@@ -94,20 +94,15 @@ def num_train_rows(num_rows: int, train_fraction: float) -> int:
     return int(math.floor(num_rows * train_fraction + 1e-9))
 
 
-def split_columns(
-    columns: dict[str, np.ndarray], order: np.ndarray, num_train: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Reorders every column by `order` and cuts them into (train, test) at `num_train`.
+def split_columns(columns: dict[str, np.ndarray], rows: SplitRows):
+    """Gathers every column into (train, validation, test) by `rows`.
 
-    Args:
-        columns: name -> 1-D array, all the same length.
-        order: row indices in split order (see `shuffle_permutation`).
-        num_train: rows that go to the training split; the rest form the test split.
+    Returns validation None when it is the test split (`PreparedData`'s convention for
+    validation = test, which tags the run `rsx.validation=test`).
     """
-    shuffled = {name: values[order] for name, values in columns.items()}
-    train = {name: values[:num_train] for name, values in shuffled.items()}
-    test = {name: values[num_train:] for name, values in shuffled.items()}
-    return train, test
+    train, validation, test = ({name: values[index] for name, values in columns.items()}
+                               for index in (rows.train, rows.validation, rows.test))
+    return train, (None if rows.validation_is_test else validation), test
 
 
 def check_split_config(cfg) -> None:
@@ -205,8 +200,10 @@ def _temporal(timestamps: np.ndarray, cfg) -> SplitRows:
 
 def _per_user(users: np.ndarray, timestamps: np.ndarray | None, cfg) -> SplitRows:
     """random_per_user and leave_one_out: each user's rows ranked, then cut per user."""
+    import pandas as pd  # Lazy, like TF above: only preparing data needs it.
+
     num_rows = len(users)
-    _, user = np.unique(np.asarray(users), return_inverse=True)
+    user, _ = pd.factorize(np.asarray(users))  # dense codes by first appearance, by hashing
     if cfg.split == "leave_one_out":
         # Rows by (user, time, position): lexsort sorts by the last key first, and is stable.
         order = np.lexsort((np.asarray(timestamps), user))

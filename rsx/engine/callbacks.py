@@ -103,3 +103,23 @@ class KillAt(keras.callbacks.Callback):
 
             self._sent = True
             os.kill(os.getpid(), getattr(signal, f"SIG{self.signal_name}"))
+
+
+class ValidationEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping on a validation metric, keeping the best epoch's weights.
+
+    Epochs without validation (`validation_freq` > 1) are skipped quietly: Keras would warn
+    on each of them that the monitored metric is missing. Patience counts validations.
+
+    Args:
+        monitor: the validation metric, e.g. "val_rmse".
+        greater_is_better: its direction.
+        patience: validations without improvement before training stops.
+    """
+
+    def __init__(self, monitor: str, greater_is_better: bool, patience: int):
+        super().__init__(monitor=monitor, mode="max" if greater_is_better else "min", patience=patience,
+                         restore_best_weights=True, verbose=0)
+
+    def get_monitor_value(self, logs):
+        return (logs or {}).get(self.monitor)

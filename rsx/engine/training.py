@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import io
 import logging
 from typing import Any
@@ -16,10 +17,11 @@ import numpy as np
 
 from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
 from rsx.data.prepared import PreparedData
-from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss
+from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss, ValidationEarlyStopping
 from rsx.engine.checkpoints import EpochCheckpoint, restore
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
+from rsx.evaluation import validation_metric
 
 log = logging.getLogger("rsx")
 
@@ -62,10 +64,56 @@ def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
 
 
 def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
-    """The test error of always predicting the training mean: the bar any model must clear."""
-    error = data.test[label] - float(np.mean(data.train[label]))
-    mse = float(np.mean(np.square(error)))
-    return {"baseline_test_mse": mse, "baseline_test_rmse": mse**0.5}
+    """The validation and test error of always predicting the training mean: the bar any
+    model must clear, on the same splits as the model's `val_*` and `test_*`."""
+    mean = float(np.mean(data.train[label]))
+    out = {}
+    for split, prefix in (("validation", "val"), ("test", "test")):
+        mse = float(np.mean(np.square(data.split(split)[label] - mean)))
+        out.update({f"baseline_{prefix}_mse": mse, f"baseline_{prefix}_rmse": mse**0.5})
+    return out
+
+
+def early_stopping(trainer, model_spec: ModelSpec, compiled_metrics, tracker):
+    """`trainer.early_stopping_patience` as a callback on the validation main metric, or None.
+
+    The main metric must be one Keras computes every validation (a compiled metric, e.g.
+    `rmse` for `test_rmse`); one computed only at the end (`evaluate_extra`, e.g. recall@k)
+    cannot be watched per epoch, so `val_loss` is watched instead and the run says so.
+    """
+    patience = trainer.get("early_stopping_patience")
+    if patience is None:
+        return None
+    monitor, greater = validation_metric(model_spec.main_metric), model_spec.greater_is_better
+    compiled = {"loss", *(getattr(m, "name", m) for m in (compiled_metrics or []))}
+    if monitor.removeprefix("val_") not in compiled:
+        log.warning("rsx: early stopping watches val_loss: %s is not computed every epoch", monitor)
+        monitor, greater = "val_loss", False
+    tracker.set_tags({"rsx.early_stopping.monitor": monitor})
+    return ValidationEarlyStopping(monitor, greater, patience)
+
+
+def final_metrics(model, plugin: ModelPlugin, data: PreparedData, validation, test, backend) -> dict[str, float]:
+    """`val_*` and `test_*` of the trained model, after training.
+
+    The final `val_*` always exist (whatever `validation_freq` and early stopping did), so
+    the ranking metric `val_<main metric>` does too; with validation = test (tutorial
+    presets) they are the test values, not a second pass.
+    """
+    metrics = {}
+    splits = (("test", test),) if data.validation_is_test else (("validation", validation), ("test", test))
+    for split, dataset in splits:
+        prefix = "val" if split == "validation" else "test"
+        evaluated = model.evaluate(dataset, return_dict=True, verbose=0)
+        metrics.update({f"{prefix}_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0})
+        with backend.inference_scope():
+            if split == "test":
+                metrics.update(plugin.evaluate_extra(model, data))
+            elif "split" in inspect.signature(plugin.evaluate_extra).parameters:  # older plugins: test only
+                metrics.update(plugin.evaluate_extra(model, data, split=split))
+    if data.validation_is_test:
+        metrics.update({validation_metric(k): v for k, v in list(metrics.items()) if k.startswith("test_")})
+    return metrics
 
 
 def global_batch_size(trainer, replicas: int, num_train: int) -> int:
@@ -152,6 +200,8 @@ def train_and_evaluate(
         "global_batch_size": global_batch,
         # Say so when validation metrics come from the test split (tutorial presets only).
         "rsx.validation": "test" if data.validation_is_test else "validation",
+        # What preparation counted: duplicates merged, rows filtered, cold users/items...
+        **{f"data.{key}": value for key, value in data.report.items()},
     })
 
     with backend.scope(), _unknown_identifiers_as_config_errors():
@@ -164,7 +214,7 @@ def train_and_evaluate(
         model.compile(
             optimizer=optimizer,
             loss=plugin.loss(),
-            metrics=plugin.metrics(),
+            metrics=(compiled_metrics := plugin.metrics()),
             **compile_options,
         )
 
@@ -192,7 +242,9 @@ def train_and_evaluate(
         callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
     if (kill := KillAt.from_environment()) is not None:
         callbacks.append(kill)
-    model.fit(
+    if (stopper := early_stopping(trainer, model_spec, compiled_metrics, tracker)) is not None:
+        callbacks.append(stopper)
+    history = model.fit(
         train,
         epochs=trainer.epochs,
         initial_epoch=initial_epoch,
@@ -209,13 +261,20 @@ def train_and_evaluate(
             "lower the learning rates (model.optimizer / table optimizers) or check the labels",
         )
 
-    evaluated = model.evaluate(test, return_dict=True, verbose=0)
-    metrics = {f"test_{k}": float(v) for k, v in evaluated.items() if np.ndim(v) == 0}
+    final_step = trainer.epochs
+    if stopper is not None and stopper.best_weights is not None:
+        last = history.epoch[-1] if history.epoch else initial_epoch - 1
+        tracker.set_tags({"rsx.early_stopping.best_epoch": stopper.best_epoch + 1,
+                          "rsx.early_stopping.last_epoch": last + 1})
+        if stopper.best_epoch != last and last + 1 == trainer.epochs:
+            # The restored weights' final val_* would share the last epoch's step, and a step
+            # is recorded once: put them one step after, so they are the values MLflow shows.
+            final_step += 1
+    metrics = final_metrics(model, plugin, data, validation, test, backend)
     with backend.inference_scope():
-        metrics.update(plugin.evaluate_extra(model, data))
         artifacts = plugin.artifacts(model, data)
     metrics.update(mean_baseline(data, label))
-    tracker.log_metrics(metrics, step=trainer.epochs)
+    tracker.log_metrics(metrics, step=final_step)
 
     tracker.log_text(model_summary(model), "model_summary.txt")
     for name, content in artifacts.items():

@@ -36,3 +36,17 @@ def test_synthetic_config_prepares(tmp_path):
     assert (data.name, data.num_train, data.num_validation, data.num_test) == ("synthetic", 720, 80, 200)
     assert data.vocabulary_sizes == {"user_id": 1_001, "item_id": 501}
     assert len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("overrides, validation_from", [
+    ([], "train"),  # the plain default holds validation out of train
+    (["experiment=seed_ranking"], "test"),  # the tutorials validated on test: the run is tagged so
+    (["experiment=seed_retrieval", "data=movielens_1m"], "test"),
+])
+def test_only_the_tutorial_presets_validate_on_test(overrides, validation_from):
+    from rsx.testing.compose import compose_config
+
+    cfg = compose_config(overrides)
+    assert cfg.data.validation_from == validation_from
+    assert (cfg.data.split, cfg.data.train_fraction, cfg.data.shuffle_buffer, cfg.data.split_seed) == (
+        "random", 0.8, 100_000, 42)

@@ -23,7 +23,8 @@ def _files_config(path, variant="100k", **fields):
 
 
 def _all_rows(data):
-    return {column: np.concatenate([data.train[column], data.test[column]]) for column in data.train}
+    return {column: np.concatenate([data.train[column], data.validation[column], data.test[column]])
+            for column in data.train}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def prepared_100k(ml_100k):
 def test_folder_its_parent_and_the_zip_prepare_the_same_data(ml_100k, prepared_100k, where):
     path = {"folder": ml_100k.folder, "parent": ml_100k.folder.parent, "zip": ml_100k.zip}[where]
     data = load_prepared(_files_config(path))
-    for split in ("train", "test"):
+    for split in ("train", "validation", "test"):
         for column, values in getattr(prepared_100k, split).items():
             np.testing.assert_array_equal(getattr(data, split)[column], values)
     np.testing.assert_array_equal(data.titles, prepared_100k.titles)
@@ -47,7 +48,8 @@ def test_split_is_the_tutorial_shuffle_of_the_file_rows(ml_100k, prepared_100k):
     shuffled = tf.data.Dataset.from_tensor_slices(rows).shuffle(
         100_000, seed=42, reshuffle_each_iteration=False)
     expected = np.stack(list(shuffled.as_numpy_iterator()))
-    assert (prepared_100k.num_train, prepared_100k.num_test) == (480, 120)
+    # Test: the last 20 % of the shuffled rows; validation: the last 10 % of the training rows.
+    assert (prepared_100k.num_train, prepared_100k.num_validation, prepared_100k.num_test) == (432, 48, 120)
     got = _all_rows(prepared_100k)
     np.testing.assert_array_equal(got["user_id"], expected[:, 0])
     np.testing.assert_array_equal(got["item_id"], expected[:, 1])
@@ -76,7 +78,7 @@ def test_vocabulary_is_largest_id_plus_one_and_titles_are_indexed_by_id(ml_100k,
 @pytest.mark.parametrize("where", ["folder", "zip"])
 def test_1m_files(ml_1m, where):
     data = load_prepared(_files_config(getattr(ml_1m, where), variant="1m"))
-    assert (data.num_train, data.num_test) == (720, 180)
+    assert (data.num_train, data.num_validation, data.num_test) == (648, 72, 180)
     assert data.vocabulary_sizes == {"user_id": 51, "item_id": 36}
     assert data.titles[35] == ml_1m.titles[35]
     assert sorted(_all_rows(data)["rating"].tolist()) == sorted(float(r) for _, _, r in ml_1m.rows)
@@ -84,7 +86,7 @@ def test_1m_files(ml_1m, where):
 
 def test_train_fraction_sets_the_cut(ml_100k):
     data = load_prepared(_files_config(ml_100k.folder, train_fraction=0.5))
-    assert (data.num_train, data.num_test) == (300, 300)
+    assert (data.num_train, data.num_validation, data.num_test) == (270, 30, 300)
 
 
 @pytest.mark.parametrize("line, replacement, problem", [

@@ -46,13 +46,21 @@ def _tutorial_split(data_dir, variant, num_train):
 
 @pytest.mark.parametrize("variant, num_train", [("100k", 480), ("1m", 720)])
 def test_tfds_source_reproduces_the_tutorial_split(tfds_data_dir, variant, num_train):
-    data = load_prepared(_tfds_config(tfds_data_dir, variant))
+    # The tutorial presets validate on test (validation_from=test): their exact train and test.
+    data = load_prepared(_tfds_config(tfds_data_dir, variant, validation_from="test"))
     train, test = _tutorial_split(tfds_data_dir, variant, num_train)
-    assert data.num_train == num_train
+    assert data.num_train == num_train and data.validation_is_test
     for mine, theirs in ((data.train, train), (data.test, test)):
         for column in ("user_id", "item_id", "label"):
             np.testing.assert_array_equal(mine[column], theirs[column])
         np.testing.assert_array_equal(mine["rating"], theirs["label"] * 4 + 1)
+    # The default holds validation out of the tutorial's train rows (their last 10 %); same test.
+    held_out = load_prepared(_tfds_config(tfds_data_dir, variant, validation_from="train"))
+    assert not held_out.validation_is_test and held_out.num_validation == num_train // 10
+    for column in ("user_id", "item_id", "label"):
+        np.testing.assert_array_equal(
+            np.concatenate([held_out.train[column], held_out.validation[column]]), train[column])
+        np.testing.assert_array_equal(held_out.test[column], test[column])
 
 
 def test_tfds_source_vocabularies_and_titles(tfds_data_dir, ml_100k):
@@ -66,7 +74,7 @@ def test_files_in_tfds_row_order_equal_the_tfds_source(tfds_data_dir, ml_100k):
     from_tfds = load_prepared(_tfds_config(tfds_data_dir))
     from_files = load_prepared(MovieLensConfig(source="files", path=str(ml_100k.zip),
                                                row_order="tfds", cache_dir="", **PRESET))
-    for split in ("train", "test"):
+    for split in ("train", "validation", "test"):
         for column, values in getattr(from_tfds, split).items():
             np.testing.assert_array_equal(getattr(from_files, split)[column], values)
     np.testing.assert_array_equal(from_files.titles, from_tfds.titles)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rsx.data.split import num_train_rows, shuffle_permutation, split_columns
+from rsx.data.split import SplitRows, num_train_rows, shuffle_permutation, split_columns
 
 tf = pytest.importorskip("tensorflow")
 
@@ -65,8 +65,16 @@ def test_num_train_rows_takes_the_first_fraction_rounded_down():
     assert num_train_rows(10, 0.25) == 2
 
 
-def test_split_columns_cuts_reordered_columns():
+def test_split_columns_gathers_rows_and_marks_validation_is_test():
     columns = {"a": np.arange(5), "b": np.arange(5) * 10}
-    train, test = split_columns(columns, np.array([4, 2, 0, 1, 3]), 3)
-    np.testing.assert_array_equal(train["a"], [4, 2, 0])
+    rows = SplitRows(train=np.array([4, 2]), validation=np.array([0]), test=np.array([1, 3]))
+    train, validation, test = split_columns(columns, rows)
+    np.testing.assert_array_equal(train["a"], [4, 2])
+    np.testing.assert_array_equal(validation["b"], [0])
     np.testing.assert_array_equal(test["b"], [10, 30])
+    same = SplitRows(train=rows.train, validation=rows.test, test=rows.test, validation_is_test=True)
+    assert split_columns(columns, same)[1] is None  # PreparedData: validation = test
+
+
+def test_a_one_row_buffer_keeps_row_order_without_tensorflow():
+    np.testing.assert_array_equal(shuffle_permutation(7, 1, 42), np.arange(7))

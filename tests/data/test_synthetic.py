@@ -22,7 +22,7 @@ def test_columns_ids_and_vocabularies(small):
     assert (small.num_train, small.num_validation, small.num_test) == (21_600, 2_400, 6_000)
     assert not small.validation_is_test
     assert small.vocabulary_sizes == {"user_id": 201, "item_id": 101}
-    for split in (small.train, small.test):
+    for split in (small.train, small.validation, small.test):
         assert split["user_id"].dtype == np.int32 and split["item_id"].dtype == np.int32
         assert split["label"].dtype == np.float32 and split["rating"].dtype == np.float32
         assert split["user_id"].min() >= 1 and split["user_id"].max() <= 200
@@ -110,7 +110,8 @@ def test_same_seed_same_rows_and_chunks_do_not_change_them():
 
 
 @pytest.mark.parametrize("field, value", [("num_users", 0), ("rank", 0), ("num_interactions", 1),
-                                          ("noise", -0.1), ("train_fraction", 1.0)])
+                                          ("noise", -0.1), ("train_fraction", 1.0),
+                                          ("validation_fraction", 0.0), ("split", "by_moon")])
 def test_out_of_range_settings_name_the_key(field, value):
     with pytest.raises(ConfigError, match=f"data.{field}="):
         load_prepared(SyntheticConfig(cache_dir="", **{field: value}))

@@ -47,10 +47,13 @@ def test_three_trials_ran_as_children_within_the_search_space(search):
 
 
 def test_parent_holds_the_best_trial(search):
-    best = min(search.trials, key=lambda r: r.data.metrics["test_rmse"])
+    # Chosen on validation; the test RMSE is reported beside it, never chosen by.
+    best = min(search.trials, key=lambda r: r.data.metrics["val_rmse"])
     parent = search.parent
     assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["best_val_rmse"] == pytest.approx(best.data.metrics["val_rmse"])
     assert parent.data.metrics["best_test_rmse"] == pytest.approx(best.data.metrics["test_rmse"])
+    assert all(r.data.tags["rsx.validation"] == "validation" for r in search.trials)
     assert parent.data.tags["rsx.best.ranking.run_id"] == best.info.run_id
     assert float(parent.data.params["best.model.optimizer.learning_rate"]) == pytest.approx(
         float(best.data.params["model.optimizer.learning_rate"]))
@@ -59,7 +62,7 @@ def test_parent_holds_the_best_trial(search):
 
 
 def test_optuna_minimized_the_value_each_job_returned(search):
-    values = sorted(r.data.metrics["test_rmse"] for r in search.trials)
+    values = sorted(r.data.metrics["val_rmse"] for r in search.trials)  # validation, not test
     assert search.optuna["direction"] == "minimize"
     assert search.optuna["trials"] == {"complete": 3, "failed": 0}
     assert math.isclose(search.optuna["best_value"], values[0], rel_tol=1e-9)

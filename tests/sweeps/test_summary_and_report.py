@@ -33,9 +33,11 @@ def test_a_job_is_named_after_the_values_of_its_swept_keys():
     assert job_name(overrides, []) == ""
 
 
-def _result(num, status, model="ranking", value=None, sweep_id="s1", **extra):
-    metric = {"ranking": "test_rmse", "two_tower": "test_recall_at_10"}[model]
-    return JobResult(status=status, main_metric=metric, value=value, context={
+def _result(num, status, model="ranking", value=None, sweep_id="s1", test=None, **extra):
+    # Jobs rank by the validation twin of the model's main metric; the test value rides along.
+    metric = {"ranking": "val_rmse", "two_tower": "val_recall_at_10"}[model]
+    metrics = {metric: value, metric.replace("val_", "test_"): test} if test is not None else {}
+    return JobResult(status=status, main_metric=metric, value=value, metrics=metrics, context={
         "sweep_id": sweep_id, "job_num": num, "name": f"job={num}", "model": model, "overrides": [f"job={num}"],
     }, **extra)
 
@@ -61,17 +63,17 @@ def test_best_job_per_model_follows_each_models_direction():
 
 def test_summary_shows_every_job_its_status_metric_and_failure():
     results = [
-        _result(0, FINISHED, value=0.2512), _result(1, FAILED, error="trainer.batch_size exceeds the rows"),
+        _result(0, FINISHED, value=0.2512, test=0.2611), _result(1, FAILED, error="trainer.batch_size exceeds the rows"),
         _result(2, SKIPPED, value=0.2400, run_id="abc123"), _result(3, KILLED, error="worker died"),
     ]
     text = format_summary(SweepInfo(id="s1", dir="/sweeps/x", swept=["job"], started=0.0), results, "parent run p")
     lines = text.splitlines()
     assert lines[0] == "rsx sweep: 4 jobs: 1 finished, 1 failed, 1 skipped, 1 killed"
-    assert any(re.search(r"^\s+0\s+FINISHED\s+test_rmse=0.2512\s+job=0$", l) for l in lines), text
+    assert any(re.search(r"^\s+0\s+FINISHED\s+val_rmse=0.2512 \(test_rmse=0.2611\)\s+job=0$", l) for l in lines), text
     failed = next(i for i, l in enumerate(lines) if re.search(r"^\s+1\s+FAILED", l))
     assert "exceeds the rows" in lines[failed + 1]
     assert any("already finished as run abc123" in l for l in lines)
-    assert lines[-1].startswith("  best ranking: job 2 test_rmse=0.2400")
+    assert lines[-1].startswith("  best ranking: job 2 val_rmse=0.2400")
 
 
 def test_summary_of_a_long_sweep_fits_one_screen():
@@ -102,7 +104,7 @@ def test_skip_lookup_finds_only_a_finished_run_of_the_same_config(tmp_path):
 
 
 def _row(run_id, model, backend, keras, value, speed, epochs=2, **extra):
-    metric, greater = {"ranking": ("test_rmse", False), "two_tower": ("test_recall_at_10", True)}[model]
+    metric, greater = {"ranking": ("val_rmse", False), "two_tower": ("val_recall_at_10", True)}[model]
     curves = {"loss": [[e, 0.5 / e] for e in range(1, epochs + 1)], "val_loss": [[e, 0.6 / e] for e in range(1, epochs + 1)]}
     return RunRow(run_id=run_id, name=f"backend={backend} model={model}", status="FINISHED" if value else "FAILED",
                   backend=backend, keras_backend=keras, model=model, dataset="synthetic", main_metric=metric,
@@ -114,7 +116,7 @@ def _row(run_id, model, backend, keras, value, speed, epochs=2, **extra):
 def comparison():
     return Comparison(title="sweep backend=a,b model=c,d", source={"kind": "sweep", "run_id": "p1"}, runs=[
         _row("r1", "ranking", "cpu_reference", "tensorflow", 0.26, 20000.0),
-        _row("r2", "ranking", "jax_dataparallel", "jax", 0.24, 30000.0),
+        _row("r2", "ranking", "jax_dataparallel", "jax", 0.24, 30000.0, test_value=0.25),
         _row("r3", "two_tower", "cpu_reference", "tensorflow", 0.41, 15000.0),
         _row("r4", "two_tower", "jax_dataparallel", "jax", 0.47, 25000.0, skipped=True),
         _row("r5", "ranking", "tf_sparsecore", "tensorflow", None, None),
@@ -123,9 +125,10 @@ def comparison():
 
 def test_table_ranks_each_models_runs_best_first(comparison):
     rows = table_rows(comparison)
-    assert rows[0] == ["run", "status", "backend", "keras", "model", "main metric", "examples/s", "wall time"]
+    assert rows[0] == ["run", "status", "backend", "keras", "model", "main metric", "test", "examples/s", "wall time"]
     assert [r[2] for r in rows[1:]] == ["jax_dataparallel", "cpu_reference", "tf_sparsecore", "jax_dataparallel", "cpu_reference"]
-    assert rows[1][5] == "test_rmse=0.2400" and rows[1][6] == "30000" and rows[1][7] == "12.5s"
+    assert rows[1][5:] == ["val_rmse=0.2400", "test_rmse=0.2500", "30000", "12.5s"]
+    assert rows[2][6] == "-"  # no test value logged
     assert rows[3][5] == "-" and rows[3][1] == "FAILED"
     assert rows[4][0].endswith("(reused)")
     assert format_table(comparison).splitlines()[0] == comparison.title
@@ -148,7 +151,8 @@ def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     experiment = client.create_experiment("rsx")
     old = client.create_run(experiment, tags={"model": "ranking", "backend": "cpu_reference"}, run_name="old")
-    client.log_metric(old.info.run_id, "test_rmse", 0.25)
+    client.log_metric(old.info.run_id, "val_rmse", 0.25)
+    client.log_metric(old.info.run_id, "test_rmse", 0.27)
     client.set_terminated(old.info.run_id, "FINISHED")
     parent = client.create_run(experiment, tags={"rsx.role": "sweep", SKIPPED_RUNS_TAG: old.info.run_id})
     child = client.create_run(experiment, tags={PARENT_TAG: parent.info.run_id, "model": "ranking",
@@ -161,5 +165,5 @@ def test_a_sweep_report_includes_the_runs_its_skipped_jobs_reused(tmp_path):
     comparison = from_sweep(client, parent.info.run_id)
     by_name = {r.name: r for r in comparison.runs}
     assert set(by_name) == {"old", "new"}
-    assert by_name["old"].skipped and by_name["old"].value == 0.25
+    assert by_name["old"].skipped and (by_name["old"].value, by_name["old"].test_value) == (0.25, 0.27)
     assert by_name["new"].examples_per_second == 250.0  # median of the epochs after the first

@@ -124,3 +124,17 @@ def test_failed_or_valueless_jobs_are_failed_trials():
     assert _objective(job(JobStatus.COMPLETED, None)) is None
     assert _objective(job(JobStatus.COMPLETED, math.nan)) is None
     assert _objective(job(JobStatus.FAILED, RuntimeError("boom"))) is None
+
+
+@pytest.mark.parametrize("config_value, arguments", [("test", []), ("train", ["data.validation_from=test"])])
+def test_a_search_refuses_to_tune_on_the_test_split(tmp_path, config_value, arguments):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.rsx_optuna_sweeper._impl import OptunaSearch
+
+    config = OmegaConf.create({"data": {"validation_from": config_value}, "hydra": {"sweep": {"dir": str(tmp_path)}}})
+    search = OptunaSearch("minimize", 1, 1, "random", 0, None, None, {"a": "choice(1, 2)"})
+    with pytest.raises(ValueError, match="data.validation_from=test would make the search tune on the test split"):
+        search.run(SimpleNamespace(config=config), arguments)
