@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, Optional
 
 from rsx.api import DatasetConfig
 
@@ -58,8 +58,11 @@ class InteractionsConfig(DatasetConfig):
     encoding: str = "utf-8"
     # Column mapping (see ColumnsConfig): data.columns.user=userId data.columns.item=movieId ...
     columns: ColumnsConfig = dataclasses.field(default_factory=ColumnsConfig)
-    # Side features by column name, e.g. +data.features.genres={kind:multi_hot,entity:item}.
-    features: dict[str, FeatureConfig] = dataclasses.field(default_factory=dict)
+    # Side features by column name, each with the keys of FeatureConfig (kind, entity, separator,
+    # max_length), e.g. +data.features.genres={kind:multi_hot,entity:item}. (Values stay plain
+    # mappings here, checked when the data is read: OmegaConf 2.3 rejects a dict assigned into a
+    # mapping of dataclasses, which is what a command-line override does.)
+    features: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Optional user / item feature files, joined on the id column (same name as in
     # data.columns.user / data.columns.item).
     user_features_path: Optional[str] = None

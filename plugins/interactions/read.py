@@ -12,7 +12,7 @@ import numpy as np
 from rsx.api import (ConfigError, DataError, FeatureColumn, Interactions, PreparedData, fingerprint,
                      numeric_column, prepare_interactions, read_table)
 
-from .config import InteractionsConfig
+from .config import FeatureConfig, InteractionsConfig
 
 ID_TYPES = ("auto", "int", "str")
 
@@ -26,8 +26,7 @@ def read(cfg: InteractionsConfig) -> Interactions:
     """The interactions and feature tables as the pipeline takes them."""
     _check(cfg)
     columns = cfg.columns
-    features = tuple(FeatureColumn(name, f.kind, f.entity, f.separator, f.max_length)
-                     for name, f in cfg.features.items())
+    features = tuple(_feature(name, spec) for name, spec in cfg.features.items())
     wanted = [columns.user, columns.item, columns.rating, columns.label, columns.timestamp]
     in_files = {f.name for f in features if f.entity == "interaction"}
     users_file = _entity_table(cfg.user_features_path, columns.user, "user", features, cfg, "data.user_features_path")
@@ -83,6 +82,20 @@ def _check(cfg: InteractionsConfig) -> None:
     if cfg.target == "rating" and not (cfg.columns.rating or cfg.columns.label):
         raise ConfigError("data.target=rating needs data.columns.rating (or data.columns.label)",
                           "map the rating column, e.g. data.columns.rating=rating, or set data.target=implicit")
+
+
+def _feature(name: str, spec) -> FeatureColumn:
+    """`data.features.<name>` as a FeatureColumn; an unknown key is one line naming it."""
+    import dataclasses
+
+    spec = dict(spec or {})
+    known = {f.name for f in dataclasses.fields(FeatureConfig)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ConfigError(f"data.features.{name}.{unknown[0]} is not a feature setting",
+                          f"use {', '.join(sorted(known))}")
+    f = FeatureConfig(**spec)
+    return FeatureColumn(name, f.kind, f.entity, f.separator, int(f.max_length))
 
 
 def _id_dtypes(cfg, *names) -> dict | None:
