@@ -42,7 +42,7 @@ $CONFIG
 
 
 #: Presets in conf/data/ that are not plugin names (each names its plugin in `dataset`).
-DATA_PRESETS = "data=movielens_100k | movielens_1m   (the tutorials' exact data: raw ids, validation = test)"
+DATA_PRESETS = "data=movielens_100k | movielens_1m   (the tutorials' MovieLens: raw ids are the table rows)"
 
 
 def _group_listing(registry: Registry) -> str:
