@@ -117,6 +117,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20_000_000, help="rows of the synthetic CSV (0 = skip it)")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "rsx-bench-data"))
     parser.add_argument("--latest-small", default=None, help="ml-latest-small folder (default: ../shared/data)")
+    parser.add_argument("--split", default="random",
+                        help="data.split of the synthetic case; `random` runs the tutorials' tf.data shuffle "
+                             "(TensorFlow import + shuffle), the others are NumPy only")
+    parser.add_argument("--skip-latest-small", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results" / "data_prepare.json"))
     args = parser.parse_args()
 
@@ -125,7 +129,7 @@ def main() -> int:
     workdir = Path(args.workdir)
     from rsx.testing.data import shared_data
 
-    small = args.latest_small or shared_data()
+    small = None if args.skip_latest_small else (args.latest_small or shared_data())
     if small:
         cache = tempfile.mkdtemp(prefix="cache-", dir=workdir if workdir.exists() else None)
         results["cases"]["ml_latest_small"] = case("ml-latest-small", {
@@ -137,10 +141,16 @@ def main() -> int:
         print(f"data files ready in {time.perf_counter() - started:.0f} s "
               f"({os.path.getsize(paths['ratings']) / 2**20:.0f} MiB ratings.csv)", flush=True)
         cache = tempfile.mkdtemp(prefix="cache-", dir=workdir)
-        results["cases"][f"interactions_{args.rows}"] = case(f"{args.rows:,}-row CSV",
-                                                              interactions_config(paths, cache))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+        config = {**interactions_config(paths, cache), "split": args.split}
+        results["cases"][f"interactions_{args.rows}_{args.split}"] = case(
+            f"{args.rows:,}-row CSV, split={args.split}", config)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # keep the cases of earlier invocations (other sizes, other splits)
+        earlier = json.loads(out.read_text())
+        results["cases"] = {**earlier.get("cases", {}), **results["cases"]}
+    results["load_average"] = os.getloadavg()
+    out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"results: {args.out}")
     return 0
 
