@@ -175,7 +175,7 @@ def _to_numpy(dataset, name: str, cfg: MovieLensConfig) -> dict[str, np.ndarray]
 
 
 def _not_available(cfg: MovieLensConfig, what: str) -> DataError:
-    folder = f"ml-{cfg.variant}"
+    folder = {"latest_small": "ml-latest-small"}.get(cfg.variant, f"ml-{cfg.variant}")
     return DataError(
         f"MovieLens {cfg.variant} is not available: {what}",
         "set data.data_dir=<a TFDS data_dir that holds movielens>, "
