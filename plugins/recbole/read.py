@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from rsx.api import (ConfigError, DataError, FeatureColumn, Interactions, PreparedData, fingerprint,
                      numeric_column, prepare_interactions, read_table)
 
 from .config import RecBoleConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("rsx")
 TYPES = ("token", "token_seq", "float", "float_seq")
@@ -64,7 +68,7 @@ def read(cfg: RecBoleConfig) -> Interactions:
             continue
         table, table_types = _read_atomic(paths[suffix], cfg)
         if id_field not in table_types:
-            raise DataError(f"{paths[suffix]} has no field '{id_field}'", f"name its id field like the .inter file's")
+            raise DataError(f"{paths[suffix]} has no field '{id_field}'", "name its id field like the .inter file's")
         table = table.set_index(id_field)
         if cfg.title_field and cfg.title_field in table_types and entity == "item":
             tables["titles"] = table[cfg.title_field].astype(str)
@@ -102,10 +106,8 @@ def _features(types: dict[str, str], used: set, entity: str, path: str, cfg) -> 
     return found
 
 
-def _read_atomic(path: str, cfg) -> tuple["pandas.DataFrame", dict[str, str]]:
+def _read_atomic(path: str, cfg) -> tuple["pd.DataFrame", dict[str, str]]:
     """The file with plain field names, and field -> type from its header."""
-    import pandas as pd
-
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").rstrip("\r").split(cfg.field_separator)
     types = {}
