@@ -43,14 +43,19 @@ $CONFIG
 """
 
 
+#: Presets in conf/data/ that are not plugin names (each names its plugin in `dataset`).
+DATA_PRESETS = "data=movielens_100k | movielens_1m   (the tutorials' MovieLens: raw ids are the table rows)"
+
+
 def _group_listing(registry: Registry) -> str:
     lines = []
-    for kind in ("backend", "model"):
+    for kind in ("backend", "model", "data"):
         for name in registry.names(kind):
             spec = registry.record(kind, name).spec
             lines.append(f"{kind}={name:<20} {spec.description}")
-    lines.append("data=movielens_100k | movielens_1m | synthetic")
-    lines.append("experiment=seed_ranking | seed_retrieval | ranking_large_batch   (published workloads; the GPU recipe)")
+    lines.append(DATA_PRESETS)
+    lines.append("experiment=seed_ranking | seed_retrieval | retrieval_softmax | latest_small_dcn | movielens_dcn | ranking_large_batch")
+    lines.append("           (presets of published workloads, the tuned models, the GPU recipe)")
     lines.append("hparams_search=ranking_optuna | two_tower_optuna   (Optuna searches; run as a multirun)")
     lines.append("hydra/launcher=joblib | slurm | submitit_slurm   (parallel jobs / a SLURM cluster, with -m)")
     return "\n".join(lines)

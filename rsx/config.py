@@ -52,45 +52,23 @@ class SplitConfig:
 
 
 @dataclasses.dataclass
-class MovieLensConfig(SplitConfig):
-    """MovieLens ratings, prepared exactly as the KerasRS tutorials do."""
+class DatasetConfig(SplitConfig):
+    """What every dataset plugin's config has besides the split keys (`rsx.api.DatasetConfig`).
 
-    # Dataset name as it appears in tags and the prepared-data cache.
-    name: str = "movielens_100k"
-    # "100k" or "1m": which MovieLens release.
-    variant: str = "100k"
-    # Where the ratings come from: "tfds" (TensorFlow Datasets) or "files" (raw GroupLens files).
-    source: str = "tfds"
-    # TFDS data_dir; null = TFDS's default (~/tensorflow_datasets). Used when source=tfds.
-    data_dir: Optional[str] = None
-    # Whether TFDS may download when the data is not in data_dir (needs internet).
-    download: bool = True
-    # An extracted GroupLens folder (ml-100k/, ml-1m/) or its zip. Used when source=files.
-    path: Optional[str] = None
-    # With source=files, the row order the split shuffle starts from: "file" (the lines of the
-    # ratings file) or "tfds" (the order TFDS stores the same rows in, which makes the split
-    # identical to the TFDS/tutorial split; 100k only).
-    row_order: str = "file"
+    A plugin's config extends it and sets `dataset` and `name` to the plugin's name.
+    """
 
-
-@dataclasses.dataclass
-class SyntheticConfig(SplitConfig):
-    """Random interactions with a planted low-rank preference structure (for tests and scale)."""
-
-    name: str = "synthetic"
-    # Number of distinct users and items; ids run from 1 (row 0 unused, as in MovieLens).
-    num_users: int = 1_000
-    num_items: int = 500
-    # Number of (user, item, rating) rows generated.
-    num_interactions: int = 50_000
-    # Rank of the planted preference matrix; the model must recover it to beat the mean.
-    rank: int = 4
-    # Standard deviation of label noise on the [0, 1] label scale.
-    noise: float = 0.05
-    # Seed of the generator (independent of trainer.seed).
-    seed: int = 0
-    # Rows are drawn i.i.d., so they are split in generation order (no shuffle needed).
-    shuffle_buffer: int = 1
+    # The dataset plugin (an `rsx.datasets` entry point) that prepares this data.
+    dataset: str = ""
+    # The data's name in tags, run names and the prepared-data cache (a preset may rename it).
+    name: str = ""
+    # "dense": raw ids (any type) become table rows 1..n in a vocabulary built on the training
+    # rows, 0 = out of vocabulary. "raw": integer ids >= 1 are the rows themselves (tables of
+    # largest id + 1 rows; the tutorial presets, so their tables stay exactly as published).
+    vocabulary: str = "dense"
+    # "rating": explicit ratings, label = rating scaled to [0, 1]. "implicit": every kept row
+    # is a positive, label 1 (or the mapped label column).
+    target: str = "rating"
 
 
 @dataclasses.dataclass
@@ -164,7 +142,5 @@ class TrackingConfig:
 def register_core_schemas(store: ConfigStore | None = None) -> None:
     """Stores the core schemas so `conf/<group>/*.yaml` can extend them."""
     store = store or ConfigStore.instance()
-    store.store(group="data", name="_schema_movielens", node=MovieLensConfig)
-    store.store(group="data", name="_schema_synthetic", node=SyntheticConfig)
     store.store(group="trainer", name="_schema", node=TrainerConfig)
     store.store(group="tracking", name="_schema", node=TrackingConfig)

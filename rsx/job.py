@@ -44,15 +44,20 @@ _TRAINER_NOT_IN_KEY = ("verbose", "isolate", "checkpoint", "checkpoint_dir", "re
 
 
 def job_key(cfg: DictConfig) -> str:
-    """A stable id of what a job computes: the same config gives the same key.
+    """A stable id of what a job computes: the same config on the same data gives the same key.
 
     Recorded as the `rsx.job_key` tag; resuming a killed job and skipping finished sweep
-    jobs both find earlier runs by it.
+    jobs both find earlier runs by it. The data's digest (settings and file contents,
+    `rsx.data.loading.data_digest`) is part of it: changed files behind the same config
+    make a new job.
     """
     import hashlib
     import json
 
+    from rsx.data.loading import data_digest
+
     container = OmegaConf.to_container(cfg, resolve=True)
+    container["data_digest"] = data_digest(cfg.data)
     for section in _NOT_IN_KEY:
         container.pop(section, None)
     for key in _TRAINER_NOT_IN_KEY:
@@ -130,6 +135,9 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
         from rsx.data import load_prepared
 
         data = load_prepared(cfg.data, cache_root=paths.cache_root())
+        from rsx.tracking import log_data_inputs
+
+        log_data_inputs(tracker, data)
         from rsx.engine.training import train_and_evaluate
 
         result = train_and_evaluate(cfg, backend_spec, model_spec, data, tracker, resume=resume)

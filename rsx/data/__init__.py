@@ -1,7 +1,9 @@
 """Datasets as rsx trains on them: `load_prepared(data_cfg, cache_root)` -> `PreparedData`.
 
-Importing this package stays cheap (NumPy, OmegaConf): TensorFlow and TFDS are imported only
-inside the preparers that need them, and a cache hit never reaches those.
+The dataset plugins (`rsx.datasets` entry points: movielens, interactions, recbole, synthetic,
+and any installed one) read their sources; `rsx.data.pipeline` turns what they read into
+`PreparedData`. Importing this package stays cheap (NumPy, OmegaConf): pandas, TensorFlow and
+TFDS are imported only inside the preparers that need them, and a cache hit never reaches those.
 """
 
 from rsx.data.loading import load_prepared

@@ -22,7 +22,13 @@ from rsx.data.prepared import PreparedData
 log = logging.getLogger(__name__)
 
 #: Bump when preparation changes what it produces, so older cache files are not reused.
-PREPARATION_VERSION = 2
+PREPARATION_VERSION = 3
+
+
+def key_digest(key: dict[str, object]) -> str:
+    """sha256 (16 hex digits) of a cache key, preparation version included."""
+    payload = json.dumps({"preparation_version": PREPARATION_VERSION, **key}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def cache_file(directory: str, name: str, key: dict[str, object]) -> str:
@@ -33,8 +39,7 @@ def cache_file(directory: str, name: str, key: dict[str, object]) -> str:
         name: the dataset name, kept readable in the file name.
         key: the settings that determine the prepared arrays (JSON-serialisable).
     """
-    payload = json.dumps({"preparation_version": PREPARATION_VERSION, **key}, sort_keys=True)
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    digest = key_digest(key)
     readable = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "data"
     return os.path.join(directory, f"{readable}-{digest}.npz")
 

@@ -52,6 +52,7 @@ class PreparedData:
         validation_is_test: the validation split is the test split (tutorial presets only);
             recorded as the tag `rsx.validation=test`.
         report: integrity counts (duplicates merged, rows filtered, cold users/items...).
+        source: where the data came from (a path or a TFDS name), for provenance.
     """
 
     name: str
@@ -66,6 +67,7 @@ class PreparedData:
     vocabularies: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     validation_is_test: bool = False
     report: dict[str, float] = dataclasses.field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self):
         if self.validation is None:  # No split of its own: the tutorials' validation = test.
@@ -114,6 +116,15 @@ class PreparedData:
                                 f"use one of: {', '.join(known)}")
         return out
 
+    def serving_tables(self) -> dict[str, np.ndarray]:
+        """What a served model needs beside its weights to take raw ids: the vocabularies
+        (`vocabularies/<name>`) and the user/item feature tables (`user_features/<name>`,
+        `item_features/<name>`), as `np.savez` keys (see `rsx.serving.IdMapper`)."""
+        tables = {f"vocabularies/{k}": v for k, v in self.vocabularies.items()}
+        tables.update({f"user_features/{k}": v for k, v in self.user_features.items()})
+        tables.update({f"item_features/{k}": v for k, v in self.item_features.items()})
+        return tables
+
     def digest(self) -> str:
         """A content digest of every array and the schema (sha256, 16 hex digits).
 
@@ -145,7 +156,7 @@ class PreparedData:
 
     def save(self, path) -> None:
         """Writes one `.npz` file (no pickle) that `load` reads back."""
-        np.savez(path, **self._arrays())
+        np.savez(path, **self._arrays(), source=np.array(self.source))
 
     @classmethod
     def load(cls, path) -> "PreparedData":
@@ -169,4 +180,5 @@ class PreparedData:
                 item_features=parts["item_features"],
                 vocabularies=parts["vocabularies"],
                 report=json.loads(str(f["report"])) if "report" in f.files else {},
+                source=str(f["source"]) if "source" in f.files else "",
             )

@@ -6,8 +6,11 @@ The run gets an MLflow model `model` (a pyfunc wrapper, `rsx.tracking.pyfunc`) h
   Keras backend once the classes it uses are registered (rsx's and the plugins', which
   `rsx.serving` imports);
 - `rsx_model.json`: what the model is (model and backend plugin, Keras backend, input
-  features, label) and an example: inputs from the test split and the predictions the trained
-  model made for them before it was saved, so any loader can check it gets the same.
+  features, label, the data's schema) and an example: inputs from the test split and the
+  predictions the trained model made for them before it was saved, so any loader can check
+  it gets the same;
+- `data_tables.npz`: the data's vocabularies (raw id of each table row) and user/item feature
+  tables, so `rsx.serving.load` takes raw ids and maps unknown ones to row 0.
 
 Why not the `mlflow.keras` flavour: it infers pip requirements by re-importing the model in
 a subprocess, which costs tens of seconds per run, and its pyfunc wrapper knows nothing of
@@ -27,7 +30,7 @@ from typing import Any, Callable, Mapping
 import keras
 import numpy as np
 
-from rsx.serving import ARTIFACT_DIR, INFO_FILE, MODEL_FILE
+from rsx.serving import ARTIFACT_DIR, INFO_FILE, MODEL_FILE, TABLES_FILE
 from rsx.tracking import Tracker
 from rsx.tracking.vocabulary import MODEL_SAVED_TAG
 
@@ -58,6 +61,7 @@ def log_model(
     example: dict[str, np.ndarray],
     scope: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
     every_process: bool = False,
+    tables: Mapping[str, np.ndarray] | None = None,
 ) -> None:
     """Saves `model` with its description and example predictions to the run's `model/`.
 
@@ -69,6 +73,8 @@ def log_model(
         scope: context to predict in (the backend's inference scope).
         every_process: a multi-process job: predicting and saving touch every device, so every
             process does them, in step, though only process 0 has a run to log them to.
+        tables: `PreparedData.serving_tables()`: vocabularies and feature tables, saved as
+            `data_tables.npz` beside the model.
     """
     if getattr(tracker, "run_id", None) is None and not every_process:
         return
@@ -102,6 +108,8 @@ def log_model(
                     os.remove(os.path.join(folder, "model.weights.h5"))
         with open(os.path.join(folder, INFO_FILE), "w") as f:
             json.dump(description, f, indent=1)
+        if tables is not None:
+            np.savez(os.path.join(folder, TABLES_FILE), **tables)
         if saved == f"{ARTIFACT_DIR}/{MODEL_FILE}":
             flat = np.asarray(keras.ops.convert_to_numpy(predictions)) if not isinstance(predictions, (dict, list, tuple)) else None
             tracker.log_model(folder, info, example, flat)

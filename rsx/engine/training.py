@@ -303,11 +303,13 @@ def train_and_evaluate(
             "features": features,
             "label": label,
             "vocabulary_sizes": dict(data.vocabulary_sizes),
+            "schema": data.schema.to_dict(),
             "global_batch_size": global_batch,
             "keras_version": keras.__version__,
         },
         example=example_inputs(columns["test"], features, max(EXAMPLE_ROWS, global_batch)),
         scope=backend.inference_scope,
         every_process=runtime.process_count > 1,
+        tables=data.serving_tables(),
     )
     return TrainingResult(metrics=metrics, runtime=runtime, model=model, plugin=plugin)

@@ -35,6 +35,8 @@ FAILURE_TAG = "failure"
 #: Where the trained model went: "model/model.keras", "weights only" or "not saved".
 MODEL_SAVED_TAG = "rsx.model"
 RESUMED_AT_EPOCH_TAG = "rsx.resumed_at_epoch"
+#: Content digest of the prepared data (`PreparedData.digest`), also on its dataset inputs.
+DATA_DIGEST_TAG = "rsx.data_digest"
 
 # --------------------------------------------------------------------------- sweeps
 #: MLflow's own parent tag, which its UI nests child runs by.

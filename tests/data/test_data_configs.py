@@ -6,7 +6,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from rsx.config import MovieLensConfig, SyntheticConfig
+from rsx_plugins.movielens.config import MovieLensConfig
+from rsx_plugins.synthetic.config import SyntheticConfig
 from rsx.data import load_prepared
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "data"

@@ -5,8 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from rsx.config import MovieLensConfig
-from rsx.data import load_prepared, movielens_tfds
+from rsx_plugins.movielens.config import MovieLensConfig
+from rsx.data import load_prepared
+from rsx_plugins.movielens import tfds as movielens_tfds
 from rsx.errors import DataError
 
 tf = pytest.importorskip("tensorflow")
@@ -16,9 +17,14 @@ WAYS_OUT = ("data.data_dir=<a TFDS data_dir that holds movielens>",
             "data.source=files data.path=<ml-100k folder or ml-100k.zip>", "data=synthetic")
 
 
+#: What the tutorial presets (conf/data/movielens_100k.yaml, movielens_1m.yaml) set: raw ids
+#: are the table rows. (Validation = test is set by the experiment presets, not the data ones.)
+PRESET = {"vocabulary": "raw"}
+
+
 def _tfds_config(data_dir, variant="100k", **fields):
     return MovieLensConfig(name=f"movielens_{variant}", variant=variant, source="tfds",
-                           data_dir=str(data_dir), cache_dir="", **fields)
+                           data_dir=str(data_dir), cache_dir="", **{**PRESET, **fields})
 
 
 def _tutorial_split(data_dir, variant, num_train):
@@ -50,7 +56,7 @@ def test_tfds_source_reproduces_the_tutorial_split(tfds_data_dir, variant, num_t
             np.testing.assert_array_equal(mine[column], theirs[column])
         np.testing.assert_array_equal(mine["rating"], theirs["label"] * 4 + 1)
     # The default holds validation out of the tutorial's train rows (their last 10 %); same test.
-    held_out = load_prepared(_tfds_config(tfds_data_dir, variant))
+    held_out = load_prepared(_tfds_config(tfds_data_dir, variant, validation_from="train"))
     assert not held_out.validation_is_test and held_out.num_validation == num_train // 10
     for column in ("user_id", "item_id", "label"):
         np.testing.assert_array_equal(
@@ -68,7 +74,7 @@ def test_files_in_tfds_row_order_equal_the_tfds_source(tfds_data_dir, ml_100k):
     # Offline with only the zip, row_order=tfds still gives the tutorials' exact split.
     from_tfds = load_prepared(_tfds_config(tfds_data_dir))
     from_files = load_prepared(MovieLensConfig(source="files", path=str(ml_100k.zip),
-                                               row_order="tfds", cache_dir=""))
+                                               row_order="tfds", cache_dir="", **PRESET))
     for split in ("train", "validation", "test"):
         for column, values in getattr(from_tfds, split).items():
             np.testing.assert_array_equal(getattr(from_files, split)[column], values)
