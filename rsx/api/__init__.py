@@ -19,6 +19,7 @@ from rsx.contract import (
 from rsx.data.prepared import ITEM_ID, LABEL, RATING, TIMESTAMP, USER_ID, PreparedData
 from rsx.data.schema import Schema, SideFeature
 from rsx.errors import ConfigError, DataError, PluginError, RsxError
+from rsx.model_inputs import ModelInputs, check_target, declare_inputs
 from rsx.options import OptimizerConfig, jit_compile_option
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "FeatureSpec",
     "LABEL",
     "ITEM_ID",
+    "ModelInputs",
     "ModelPlugin",
     "ModelSpec",
     "OptimizerConfig",
@@ -43,5 +45,7 @@ __all__ = [
     "TIMESTAMP",
     "TableSpec",
     "USER_ID",
+    "check_target",
+    "declare_inputs",
     "jit_compile_option",
 ]
