@@ -88,6 +88,10 @@ class TrainerConfig:
     verbose: int = 1
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
     steps_per_execution: int = 1
+    # Rows of a multi_hot/sequence feature with more ids than the model's max_length:
+    # "truncate" (a multi_hot keeps its first ids, a sequence its latest; the count is logged)
+    # or "error".
+    feature_overflow: str = "truncate"
     # Save model and optimizer state after every epoch, so a killed job can be resumed.
     # Not part of the job's key (nor are checkpoint_dir and resume).
     checkpoint: bool = True

@@ -23,6 +23,8 @@ import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
+from rsx.errors import PluginError
+
 if TYPE_CHECKING:  # Only for type checkers: importing these at run time fixes Keras' backend.
     import keras
     import numpy as np
@@ -74,17 +76,93 @@ class TableSpec:
     initializer: Any = "uniform"
 
 
+#: What a `FeatureSpec` can be; see its docstring for shapes.
+FEATURE_KINDS = ("id", "multi_hot", "numeric", "sequence")
+#: The kinds looked up in a table (everything but "numeric").
+TABLE_KINDS = ("id", "multi_hot", "sequence")
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureSpec:
-    """An integer id input of the model and the table it is looked up in.
+    """An input of the model: a column of the prepared data, and the table it is looked up in.
+
+    Every kind has a static shape, so every backend (SparseCore included) sees fixed shapes.
+    Variable-length id lists are padded to `max_length` with 0, torchrec's jagged batch laid
+    out densely; 0 is never a real id (row 0 is the out-of-vocabulary/padding row):
+
+        kind       input the model gets        embeddings(...) gives
+        id         (batch,) int32              (batch, dim)
+        multi_hot  (batch, max_length) int32   (batch, dim): the non-zero ids reduced by the
+                                                table's combiner (mean | sum | sqrtn), scaled by
+                                                `weights` if given; an all-padding row -> zeros
+        numeric    (batch,) float32            - (no table: the model reads the input itself)
+        sequence   (batch, max_length) int32   (batch, max_length, dim), unreduced, oldest
+                                                first; padding positions are zero vectors, so
+                                                the model masks with `ids != 0`
+
+    For example, genres of a batch of three movies with `max_length=3`:
+
+        ids                   weights (optional)      lengths
+        [[4, 9, 0],           [[1.0, 0.5, 0.0],       2
+         [6, 0, 0],            [1.0, 0.0, 0.0],       1
+         [0, 0, 0]]            [0.0, 0.0, 0.0]]       0  (no genre: a zero vector)
+
+    Several features may share one table (e.g. `item_id` and `history`, a sequence of items).
 
     Args:
-        name: the input key (a column of the prepared data, e.g. "user_id").
-        table: name of the `TableSpec` holding this feature's rows.
+        name: the input key: a column `PreparedData.columns()` returns ("user_id", "genres").
+        table: the `TableSpec` the ids are looked up in; None (only) for numeric features.
+        kind: one of `FEATURE_KINDS`.
+        max_length: padded width of a multi_hot or sequence feature; 1 otherwise. Data rows
+            with more ids are truncated (with a logged count) or rejected, by
+            `trainer.feature_overflow`.
+        weights: multi_hot only: the column of per-id float32 weights, shaped like the ids
+            (0 at padding), that the combiner applies; None weighs every id 1.
+
+    Raises:
+        PluginError: an unknown kind, or a field that does not fit the kind; names the feature.
     """
 
     name: str
-    table: str
+    table: Optional[str] = None
+    kind: str = "id"
+    max_length: int = 1
+    weights: Optional[str] = None
+
+    def __post_init__(self):
+        problem = self._problem()
+        if problem:
+            raise PluginError(f"model feature '{self.name}' {problem[0]}", problem[1])
+
+    def _problem(self) -> Optional[tuple[str, str]]:
+        if self.kind not in FEATURE_KINDS:
+            return f"has unknown kind '{self.kind}'", f"use one of: {', '.join(FEATURE_KINDS)}"
+        if self.kind == "numeric" and self.table is not None:
+            return f"is numeric but names table '{self.table}'", "drop the table: numeric inputs are read directly"
+        if self.kind != "numeric" and not self.table:
+            return f"of kind '{self.kind}' names no table", "set FeatureSpec.table"
+        if self.kind in ("multi_hot", "sequence"):
+            if self.max_length < 1:
+                return f"has max_length={self.max_length}", "use the padded width (>= 1)"
+        elif self.max_length != 1:
+            return f"of kind '{self.kind}' has max_length={self.max_length}", "only multi_hot/sequence take max_length"
+        if self.weights is not None and self.kind != "multi_hot":
+            return f"of kind '{self.kind}' has weights", "only multi_hot features take weights"
+        return None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example's input: () or (max_length,)."""
+        return (self.max_length,) if self.kind in ("multi_hot", "sequence") else ()
+
+    @property
+    def dtype(self) -> str:
+        """Dtype of the input: "float32" for numeric, else "int32"."""
+        return "float32" if self.kind == "numeric" else "int32"
+
+    def inputs(self) -> list[str]:
+        """The data columns this feature reads: its ids/values, and its weights if any."""
+        return [self.name] + ([self.weights] if self.weights else [])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,14 +197,10 @@ class ModelPlugin(abc.ABC):
     Created after the backend's environment is set, so methods may import keras.
 
     Args:
-        config: this plugin's config (an OmegaConf node of its config dataclass).
-        data: the prepared data; use it for vocabulary sizes and titles, not to train.
+        config: this plugin's config, an instance of its config dataclass (`ModelSpec.config`).
+        data: the prepared data; use it for vocabulary sizes, the schema of side features
+            (`data.schema`) and titles, not to train.
     """
-
-    #: The global batch size the backend's embeddings were made for; rsx sets it before
-    #: `build`. Run lookups outside fit/evaluate (e.g. over all candidates) in batches of
-    #: exactly this size: some backends (SparseCore) accept no other shape.
-    global_batch_size: Optional[int] = None
 
     def __init__(self, config: Any, data: "PreparedData"):
         self.config = config
@@ -134,20 +208,28 @@ class ModelPlugin(abc.ABC):
 
     @abc.abstractmethod
     def features(self) -> list[FeatureSpec]:
-        """The id inputs, in the order the model reads them."""
+        """The inputs, in the order the model reads them (see `FeatureSpec` for shapes).
+
+        rsx reads their columns with `data.columns(split, names)` (weights columns included),
+        checks them against the declared kinds, tables and lengths, and feeds them by name.
+        """
 
     @abc.abstractmethod
     def tables(self) -> list[TableSpec]:
-        """The embedding tables behind `features()`."""
+        """The embedding tables behind `features()`; several features may share one."""
 
     @abc.abstractmethod
-    def build(self, embeddings: "keras.layers.Layer") -> "keras.Model":
+    def build(self, embeddings: "keras.layers.Layer", global_batch_size: int) -> "keras.Model":
         """Returns the Keras model.
 
         Args:
-            embeddings: a layer from the backend mapping {feature name: int ids of shape
-                (batch,)} to {feature name: float vectors of shape (batch, dim)}; call it on
+            embeddings: a layer from the backend mapping {feature name: ids} for every feature
+                with a table (plus {weights column: weights} for weighted multi_hot features)
+                to {feature name: vectors}, shaped per kind as `FeatureSpec` says; call it on
                 the dict of inputs. Built once; reuse it for every lookup (e.g. candidates).
+            global_batch_size: examples per step over all replicas, which the embeddings were
+                made for. Run lookups outside fit/evaluate (e.g. over all candidates) in
+                batches of exactly this size: some backends (SparseCore) accept no other.
         """
 
     def optimizer(self) -> OptimizerSpec:
@@ -182,7 +264,7 @@ class BackendPlugin(abc.ABC):
     import keras and the framework.
 
     Args:
-        config: this plugin's config (an OmegaConf node of its config dataclass).
+        config: this plugin's config, an instance of its config dataclass (`BackendSpec.config`).
     """
 
     def __init__(self, config: Any):
@@ -201,6 +283,11 @@ class BackendPlugin(abc.ABC):
         self, tables: list[TableSpec], features: list[FeatureSpec], global_batch_size: int
     ) -> "keras.layers.Layer":
         """A layer mapping {feature: ids} -> {feature: vectors} for the declared tables.
+
+        It must realize every kind in `TABLE_KINDS` with the shapes `FeatureSpec` gives, take
+        a weighted multi_hot feature's weights under the weights column's name in the same
+        dict, accept any subset of the features (e.g. only candidates' `item_id`), and
+        round-trip through `.keras` saving. `features` holds numeric features too; skip them.
 
         Called after `optimizer()`, inside `scope()`.
         """
@@ -227,8 +314,10 @@ class BackendPlugin(abc.ABC):
         """What `model.fit`/`evaluate` consume: batches of ({feature: ids}, label).
 
         Args:
-            columns: the split's columns (see `rsx.data.prepared`).
-            features: which columns are model inputs.
+            columns: the split's model inputs and label, one row per example, checked and
+                shaped as `FeatureSpec` says: (rows,) or (rows, max_length), int32 ids or
+                float32 values/weights.
+            features: which columns are model inputs (weights columns included).
             label: which column is the target.
             global_batch_size: per-replica batch x replicas.
             training: the training split (static shapes may drop a short last batch there).

@@ -48,7 +48,7 @@ class DlrmModel(ModelPlugin):
     def label(self):
         return RATING
 
-    def build(self, embeddings, global_batch_size=None):
+    def build(self, embeddings, global_batch_size):
         config = self.config
         inputs = feature_inputs(self.inputs.features)
         vectors = feature_vectors(self.inputs.features, inputs, embeddings)

@@ -38,7 +38,7 @@ class RankingModel(ModelPlugin):
     def tables(self):
         return list(self.inputs.tables)
 
-    def build(self, embeddings, global_batch_size=None):
+    def build(self, embeddings, global_batch_size):
         inputs = feature_inputs(self.inputs.features)
         vectors = feature_vectors(self.inputs.features, inputs, embeddings)
         x = keras.layers.Concatenate(name="concatenate")([vectors[f.name] for f in self.inputs.features])

@@ -50,7 +50,8 @@ class TwoTowerModel(ModelPlugin):
             for feature, table in TABLES.items()
         ]
 
-    def build(self, embeddings):
+    def build(self, embeddings, global_batch_size):
+        self.global_batch_size = global_batch_size  # Candidate lookups after training use it.
         config = self.config
         user_width = (list(config.user_layers) or [config.embedding_dim])[-1]
         candidate_width = (list(config.candidate_layers) or [config.embedding_dim])[-1]

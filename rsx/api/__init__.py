@@ -7,6 +7,7 @@ backends share (plain embedding tables, per-table optimizers, tf.data input) liv
 """
 
 from rsx.contract import (
+    FEATURE_KINDS,
     BackendPlugin,
     BackendSpec,
     FeatureSpec,
@@ -23,6 +24,7 @@ from rsx.model_inputs import ModelInputs, check_target, declare_inputs
 from rsx.options import OptimizerConfig, jit_compile_option
 
 __all__ = [
+    "FEATURE_KINDS",
     "BackendPlugin",
     "BackendSpec",
     "ConfigError",

@@ -21,13 +21,14 @@ def tf_dataset(
     seed: int,
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of ({feature: ids}, label), optionally reshuffled every epoch.
+    """Batches of ({feature: ids}, label), optionally reshuffled every epoch; 2-D columns
+    (multi_hot, sequence) give (batch, width) batches.
 
     Shuffling draws one permutation per epoch and gathers every column by it once; batches
     are then slices, exactly the batches `row_batches` describes for the same seed.
 
     Args:
-        columns: column name -> 1-D array, all of one length.
+        columns: column name -> array of shape (rows,) or (rows, width), all of one length.
         features: the input columns.
         label: the target column.
         batch_size: rows per batch (the global batch).
@@ -82,7 +83,7 @@ def _batches(rows, count: int, batch_size: int, drop_remainder: bool) -> tf.data
     """Consecutive batches of `rows` (a structure of length-`count` tensors) by slicing."""
     full, rest = divmod(count, batch_size)
     data = tf.data.Dataset.from_tensor_slices(
-        tf.nest.map_structure(lambda t: tf.reshape(t[: full * batch_size], [full, batch_size]), rows)
+        tf.nest.map_structure(lambda t: tf.reshape(t[: full * batch_size], [full, batch_size, *t.shape[1:]]), rows)
     )
     if rest and not drop_remainder:
         data = data.concatenate(

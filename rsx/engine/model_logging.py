@@ -35,8 +35,9 @@ EXAMPLE_ROWS = 16
 
 
 def example_inputs(columns: Mapping[str, np.ndarray], features: list[str], rows: int) -> dict[str, np.ndarray]:
-    """The first `rows` test rows of each feature (cycled when the split is shorter)."""
-    return {f: np.resize(np.asarray(columns[f]), rows) for f in features}
+    """The first `rows` test rows of each feature (cycled when the split is shorter); 2-D
+    features (multi_hot, sequence) keep their width."""
+    return {f: np.take(np.asarray(columns[f]), np.arange(rows) % len(columns[f]), axis=0) for f in features}
 
 
 def to_json(value: Any) -> Any:

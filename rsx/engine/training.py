@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import io
 import logging
 from typing import Any
@@ -18,6 +19,7 @@ from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
 from rsx.data.prepared import PreparedData
 from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss
 from rsx.engine.checkpoints import EpochCheckpoint, restore
+from rsx.engine.inputs import input_names, model_columns
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
 from rsx.errors import ConfigError, DataError, RsxError
 
@@ -32,33 +34,6 @@ class TrainingResult:
     runtime: RuntimeInfo
     model: Any
     plugin: ModelPlugin
-
-
-def check_ids_fit_tables(plugin: ModelPlugin, data: PreparedData) -> None:
-    """Fails before training if any id falls outside its table.
-
-    On JAX an id past a table's end silently yields NaN rows and a negative id wraps to the
-    last rows; on TensorFlow it is a deep InvalidArgumentError. Say it plainly instead.
-    """
-    sizes = {t.name: t.vocabulary_size for t in plugin.tables()}
-    for feature in plugin.features():
-        size = sizes[feature.table]
-        for split in ("train", "test") if data.validation_is_test else ("train", "validation", "test"):
-            columns = data.split(split)
-            if feature.name not in columns:
-                raise DataError(
-                    f"model input '{feature.name}' is not a column of data '{data.name}'",
-                    f"use data with columns {sorted(columns)}",
-                )
-            ids = columns[feature.name]
-            low, high = int(ids.min()), int(ids.max())
-            if low < 0 or high >= size:
-                bad = low if low < 0 else high
-                raise DataError(
-                    f"feature '{feature.name}' has id {bad} in the {split} split, outside table "
-                    f"'{feature.table}' of {size} rows (valid ids 0..{size - 1})",
-                    "size the table from the data (largest id + 1) or fix the ids",
-                )
 
 
 def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
@@ -88,6 +63,21 @@ def global_batch_size(trainer, replicas: int, num_train: int) -> int:
             f"{key} exceeds the {num_train} training examples", "lower the batch size"
         )
     return global_batch
+
+
+def build_model(plugin: ModelPlugin, embeddings, global_batch: int) -> keras.Model:
+    """`plugin.build(embeddings, global_batch)`; a v1 plugin's `build(embeddings)` still works
+    (it reads `self.global_batch_size`, which rsx then sets for it)."""
+    try:
+        parameters = inspect.signature(plugin.build).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if len(parameters) == 1 and "global_batch_size" not in parameters:
+        log.warning("rsx: %s.build(embeddings) is the v1 signature; declare "
+                    "build(self, embeddings, global_batch_size)", type(plugin).__name__)
+        plugin.global_batch_size = global_batch
+        return plugin.build(embeddings)
+    return plugin.build(embeddings, global_batch)
 
 
 def model_summary(model: keras.Model) -> str:
@@ -143,11 +133,15 @@ def train_and_evaluate(
         resume = None
 
     plugin = model_spec.load()(cfg.model, data)
-    check_ids_fit_tables(plugin, data)
-    features = [f.name for f in plugin.features()]
     label = plugin.label()
+    # Every split is read and checked before anything is built: a bad column fails in one line.
+    columns = {
+        split: model_columns(plugin.features(), plugin.tables(), data, split, label, trainer.feature_overflow)
+        for split in (("train", "test") if data.validation_is_test else ("train", "validation", "test"))
+    }
+    columns.setdefault("validation", columns["test"])
+    features = input_names(plugin.features())
     global_batch = global_batch_size(trainer, runtime.replicas, data.num_train)
-    plugin.global_batch_size = global_batch
     tracker.set_tags({
         "global_batch_size": global_batch,
         # Say so when validation metrics come from the test split (tutorial presets only).
@@ -159,7 +153,7 @@ def train_and_evaluate(
         # the dense one to tables that declare none when it creates them.
         optimizer = backend.optimizer(plugin.optimizer(), plugin.tables())
         embeddings = backend.embeddings(plugin.tables(), plugin.features(), global_batch)
-        model = plugin.build(embeddings)
+        model = build_model(plugin, embeddings, global_batch)
         compile_options = {"steps_per_execution": trainer.steps_per_execution, **backend.compile_options()}
         model.compile(
             optimizer=optimizer,
@@ -175,13 +169,13 @@ def train_and_evaluate(
         log.info("rsx: resuming after epoch %d from %s", initial_epoch, resume.checkpoint.weights)
 
     train = backend.dataset(
-        data.train, features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
+        columns["train"], features, label, global_batch, training=True, shuffle=trainer.shuffle, seed=trainer.seed
     )
     validation = backend.dataset(
-        data.validation, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+        columns["validation"], features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
     )
     test = backend.dataset(
-        data.test, features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
+        columns["test"], features, label, global_batch, training=False, shuffle=False, seed=trainer.seed
     )
 
     non_finite = NonFiniteLoss()
@@ -236,7 +230,7 @@ def train_and_evaluate(
             "global_batch_size": global_batch,
             "keras_version": keras.__version__,
         },
-        example=example_inputs(data.test, features, max(EXAMPLE_ROWS, global_batch)),
+        example=example_inputs(columns["test"], features, max(EXAMPLE_ROWS, global_batch)),
         scope=backend.inference_scope,
         every_process=runtime.process_count > 1,
     )

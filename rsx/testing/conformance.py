@@ -11,7 +11,8 @@ class TestMyBackend(BackendConformance):
 ```
 
 A backend must train every installed model on synthetic data in a fresh process, record a
-FINISHED MLflow run with the tags rsx promises, and learn (beat predicting the mean). A
+FINISHED MLflow run with the tags rsx promises, and learn (beat predicting the mean); and it
+must realize every feature kind exactly as the NumPy reference does. A
 model must declare features that exist in the data and tables sized from it, and train on
 the reference backend.
 """
@@ -19,6 +20,10 @@ the reference backend.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,6 +83,25 @@ class BackendConformance:
         spec = self._spec()
         env = spec.environment(spec.config())
         assert env.get("KERAS_BACKEND") in ("tensorflow", "jax", "torch")
+
+    def test_realizes_every_feature_kind(self, tmp_path):
+        """id, multi_hot (weighted or not, each combiner), numeric and sequence features, one
+        table shared by two features: a model trains, saves, reloads and predicts the same,
+        and the backend's lookups equal NumPy's (see `rsx.testing.feature_probe`)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
+        result = subprocess.run(
+            [sys.executable, "-m", "rsx.testing.feature_probe", f"backend={self.backend}", *self.overrides],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert np.isfinite(report["loss"]), report
+        assert report["prediction_spread"] > 0, report  # not a constant model
+        assert report["reload_max_diff"] < 1e-5, report
+        assert report["rows_spread"] > 0, report
+        for combiner, diffs in report["reference_max_diff"].items():
+            for kind, diff in diffs.items():
+                assert diff < 1e-5, f"{kind} with combiner {combiner}: max |backend - NumPy| = {diff}"
 
     @pytest.mark.parametrize("model", _installed_models())
     def test_trains_every_model(self, tmp_path, model):

@@ -36,8 +36,8 @@ report = {}
 def built(**overrides):
     keras.utils.set_random_seed(0)
     plugin = TwoTowerModel(OmegaConf.structured(TwoTowerConfig(top_k=K, **overrides)), data)
-    plugin.global_batch_size = 7  # not a divisor of anything here: every lookup is padded
-    model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"))
+    # 7 is not a divisor of anything here: every lookup is padded.
+    model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 7)
     return plugin, model
 
 
