@@ -24,7 +24,7 @@ DATA = ["data=synthetic", *(f"data.{key}={value}" for key, value in MOVIELENS_10
 
 def prepared_file(workdir: Path) -> Path:
     """Writes the benchmark's data once, in rsx's cache format, for the plain scripts to read."""
-    from rsx.config import SyntheticConfig
+    from rsx_plugins.synthetic.config import SyntheticConfig
     from rsx.data import load_prepared
 
     config = OmegaConf.structured(SyntheticConfig(**MOVIELENS_100K_SHAPE))

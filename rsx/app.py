@@ -41,13 +41,17 @@ $CONFIG
 """
 
 
+#: Presets in conf/data/ that are not plugin names (each names its plugin in `dataset`).
+DATA_PRESETS = "data=movielens_100k | movielens_1m   (the tutorials' exact data: raw ids, validation = test)"
+
+
 def _group_listing(registry: Registry) -> str:
     lines = []
-    for kind in ("backend", "model"):
+    for kind in ("backend", "model", "data"):
         for name in registry.names(kind):
             spec = registry.record(kind, name).spec
             lines.append(f"{kind}={name:<20} {spec.description}")
-    lines.append("data=movielens_100k | movielens_1m | synthetic")
+    lines.append(DATA_PRESETS)
     lines.append("experiment=seed_ranking | seed_retrieval   (presets of the published workloads)")
     lines.append("hparams_search=ranking_optuna | two_tower_optuna   (Optuna searches; run as a multirun)")
     lines.append("hydra/launcher=joblib | slurm | submitit_slurm   (parallel jobs / a SLURM cluster, with -m)")

@@ -17,54 +17,58 @@ from hydra.core.config_store import ConfigStore
 
 
 @dataclasses.dataclass
-class MovieLensConfig:
-    """MovieLens ratings, prepared exactly as the KerasRS tutorials do."""
+class SplitConfig:
+    """The split and integrity keys every dataset config shares (see `rsx.data.split`,
+    `rsx.data.integrity`); a dataset config extends it and may change a default."""
 
-    # Dataset name as it appears in tags and the prepared-data cache.
-    name: str = "movielens_100k"
-    # "100k" or "1m": which MovieLens release.
-    variant: str = "100k"
-    # Where the ratings come from: "tfds" (TensorFlow Datasets) or "files" (raw GroupLens files).
-    source: str = "tfds"
-    # TFDS data_dir; null = TFDS's default (~/tensorflow_datasets). Used when source=tfds.
-    data_dir: Optional[str] = None
-    # Whether TFDS may download when the data is not in data_dir (needs internet).
-    download: bool = True
-    # An extracted GroupLens folder (ml-100k/, ml-1m/) or its zip. Used when source=files.
-    path: Optional[str] = None
-    # With source=files, the row order the split shuffle starts from: "file" (the lines of the
-    # ratings file) or "tfds" (the order TFDS stores the same rows in, which makes the split
-    # identical to the TFDS/tutorial split; 100k only).
-    row_order: str = "file"
-    # tf.data shuffle buffer and seed of the one-time split shuffle (the tutorials: 100_000, 42).
-    shuffle_buffer: int = 100_000
-    split_seed: int = 42
-    # Fraction of the shuffled rows that form the training split; the rest is the test split.
+    # How rows are divided: "random" (the tutorials' seeded tf.data shuffle, then cuts),
+    # "random_per_user" (the fractions within each user, RecBole's default), "temporal" (one
+    # global time cut: the latest rows are the test split) or "leave_one_out" (each user's
+    # last `leave_out` interactions by time are the test split, the ones before validation).
+    split: str = "random"
+    # Fraction of the rows for train + validation; the rest is the test split.
     train_fraction: float = 0.8
+    # Fraction of those training rows held out as the validation split.
+    validation_fraction: float = 0.1
+    # "train": validation is held out of the training rows. "test": validation IS the test
+    # split (the tutorials did this; runs are tagged rsx.validation=test). Never tune on it.
+    validation_from: str = "train"
+    # Seed of the split's shuffle (random, random_per_user; the tutorials: 42).
+    split_seed: int = 42
+    # tf.data shuffle buffer of the "random" split (the tutorials: 100_000; 1 keeps row order).
+    shuffle_buffer: int = 100_000
+    # leave_one_out: interactions per user held out for test (and as many for validation).
+    leave_out: int = 1
+    # Repeated (user, item) pairs: "keep_last" (the latest by timestamp, else by file order),
+    # "mean" (the latest row with the mean rating) or "error". The count is reported.
+    duplicates: str = "keep_last"
+    # Drop users / items with fewer interactions, repeated until both hold (0 = off).
+    min_user_count: int = 0
+    min_item_count: int = 0
+    # Keep only rows rated at least this (turning ratings into implicit positives); null = all.
+    min_rating: Optional[float] = None
     # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
     cache_dir: Optional[str] = None
 
 
 @dataclasses.dataclass
-class SyntheticConfig:
-    """Random interactions with a planted low-rank preference structure (for tests and scale)."""
+class DatasetConfig(SplitConfig):
+    """What every dataset plugin's config has besides the split keys (`rsx.api.DatasetConfig`).
 
-    name: str = "synthetic"
-    # Number of distinct users and items; ids run from 1 (row 0 unused, as in MovieLens).
-    num_users: int = 1_000
-    num_items: int = 500
-    # Number of (user, item, rating) rows generated.
-    num_interactions: int = 50_000
-    # Rank of the planted preference matrix; the model must recover it to beat the mean.
-    rank: int = 4
-    # Standard deviation of label noise on the [0, 1] label scale.
-    noise: float = 0.05
-    # Seed of the generator (independent of trainer.seed).
-    seed: int = 0
-    # Fraction of rows that form the training split.
-    train_fraction: float = 0.8
-    # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
-    cache_dir: Optional[str] = None
+    A plugin's config extends it and sets `dataset` and `name` to the plugin's name.
+    """
+
+    # The dataset plugin (an `rsx.datasets` entry point) that prepares this data.
+    dataset: str = ""
+    # The data's name in tags, run names and the prepared-data cache (a preset may rename it).
+    name: str = ""
+    # "dense": raw ids (any type) become table rows 1..n in a vocabulary built on the training
+    # rows, 0 = out of vocabulary. "raw": integer ids >= 1 are the rows themselves (tables of
+    # largest id + 1 rows; the tutorial presets, so their tables stay exactly as published).
+    vocabulary: str = "dense"
+    # "rating": explicit ratings, label = rating scaled to [0, 1]. "implicit": every kept row
+    # is a positive, label 1 (or the mapped label column).
+    target: str = "rating"
 
 
 @dataclasses.dataclass
@@ -130,7 +134,5 @@ class TrackingConfig:
 def register_core_schemas(store: ConfigStore | None = None) -> None:
     """Stores the core schemas so `conf/<group>/*.yaml` can extend them."""
     store = store or ConfigStore.instance()
-    store.store(group="data", name="_schema_movielens", node=MovieLensConfig)
-    store.store(group="data", name="_schema_synthetic", node=SyntheticConfig)
     store.store(group="trainer", name="_schema", node=TrainerConfig)
     store.store(group="tracking", name="_schema", node=TrackingConfig)

@@ -1,7 +1,7 @@
-"""Finds backend and model plugins through Python entry points and registers their configs.
+"""Finds backend, model and dataset plugins through Python entry points and registers their configs.
 
 Built-in plugins are declared in rsx's own pyproject exactly as third-party ones are, so a
-plugin pip-installed from elsewhere appears in `backend=` / `model=` with no edit to rsx. A
+plugin pip-installed from elsewhere appears in `backend=` / `model=` / `data=` with no edit to rsx. A
 plugin that fails to load is reported by name and skipped; the others keep working, and
 selecting the broken one raises a `PluginError` that says why it is unusable.
 
@@ -19,14 +19,23 @@ from typing import Optional, Union
 from hydra.core.config_store import ConfigStore
 
 from rsx.contract import BackendSpec, ModelSpec
+from rsx.data.spec import DatasetSpec
 from rsx.errors import PluginError
 
 log = logging.getLogger("rsx")
 
 #: Config group -> entry-point group -> expected spec type.
-ENTRY_POINT_GROUPS = {"backend": ("rsx.backends", BackendSpec), "model": ("rsx.models", ModelSpec)}
+ENTRY_POINT_GROUPS = {
+    "backend": ("rsx.backends", BackendSpec),
+    "model": ("rsx.models", ModelSpec),
+    "data": ("rsx.datasets", DatasetSpec),
+}
 
-Spec = Union[BackendSpec, ModelSpec]
+Spec = Union[BackendSpec, ModelSpec, DatasetSpec]
+
+#: The config field that names the plugin: `backend.name`, `model.name`, `data.dataset` (a
+#: dataset's `name` is the run's label, so presets such as movielens_100k can differ from it).
+SELECTOR = {"backend": "name", "model": "name", "data": "dataset"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +43,7 @@ class PluginRecord:
     """One discovered plugin and where it came from.
 
     Args:
-        kind: "backend" or "model" (the config group).
+        kind: "backend", "model" or "data" (the config group).
         name: the entry point's name, which users select.
         target: the entry point's value ("module:attribute").
         distribution: the installed distribution that declares it, e.g. "rsx".
@@ -90,6 +99,9 @@ class Registry:
     def model(self, name: str) -> ModelSpec:
         return self.record("model", name).spec  # type: ignore[return-value]
 
+    def dataset(self, name: str) -> DatasetSpec:
+        return self.record("data", name).spec  # type: ignore[return-value]
+
 
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
@@ -112,9 +124,10 @@ def _load(kind: str, entry_point: metadata.EntryPoint, expected: type) -> Plugin
         if spec.name != entry_point.name:
             raise ValueError(f"entry point '{entry_point.name}' names a spec called '{spec.name}'")
         defaults = {f.name: f.default for f in dataclasses.fields(spec.config)}
-        if defaults.get("name") != spec.name:
+        selector = SELECTOR[kind]
+        if defaults.get(selector) != spec.name:
             raise ValueError(
-                f"{spec.config.__name__} needs a field `name: str = \"{spec.name}\"`"
+                f"{spec.config.__name__} needs a field `{selector}: str = \"{spec.name}\"`"
             )
     except Exception as error:  # A broken plugin must not take the host down.
         record = PluginRecord(**base, error=_one_line(error))
@@ -128,7 +141,7 @@ def _load(kind: str, entry_point: metadata.EntryPoint, expected: type) -> Plugin
 
 @functools.lru_cache(maxsize=None)
 def discover() -> Registry:
-    """Loads every `rsx.backends` / `rsx.models` entry point once per process."""
+    """Loads every `rsx.backends` / `rsx.models` / `rsx.datasets` entry point once per process."""
     records: dict[str, dict[str, PluginRecord]] = {}
     for kind, (group, expected) in ENTRY_POINT_GROUPS.items():
         found: dict[str, PluginRecord] = {}
@@ -144,10 +157,29 @@ def register_plugin_configs(registry: Registry, store: ConfigStore | None = None
     """Stores each plugin's config dataclass as `<kind>/<name>` in Hydra's ConfigStore.
 
     A broken plugin gets a placeholder node so that selecting it composes and then fails
-    with the reason (`Registry.record`), instead of Hydra's "could not find" message.
+    with the reason (`Registry.record`), instead of Hydra's "could not find" message. A
+    dataset's dataclass is also stored as `data/_schema_<name>`, which presets in
+    `conf/data/*.yaml` extend; where rsx ships a preset named like the plugin
+    (`conf/data/movielens.yaml`), that file is what `data=<name>` selects, so no node of the
+    same name is stored (Hydra would match them by name, a deprecated behaviour).
     """
     store = store or ConfigStore.instance()
+    presets = _data_presets()
     for kind, records in registry.records.items():
         for name, record in records.items():
-            node = record.spec.config if record.spec else {"name": name}
-            store.store(group=kind, name=name, node=node, provider=record.distribution)
+            node = record.spec.config if record.spec else {SELECTOR[kind]: name, "name": name}
+            if not (kind == "data" and name in presets):
+                store.store(group=kind, name=name, node=node, provider=record.distribution)
+            if kind == "data" and record.spec:
+                store.store(group=kind, name=f"_schema_{name}", node=node, provider=record.distribution)
+
+
+def _data_presets() -> set[str]:
+    """Names of the YAML files in rsx's own `conf/data/`."""
+    from importlib import resources
+
+    try:
+        folder = resources.files("rsx.conf") / "data"
+        return {entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+    except (ModuleNotFoundError, FileNotFoundError):
+        return set()

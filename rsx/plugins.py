@@ -15,7 +15,7 @@ from rsx.discovery import Registry, discover
 
 def rows(registry: Registry) -> list[dict[str, str]]:
     found = []
-    for kind in ("backend", "model"):
+    for kind in ("backend", "model", "data"):
         for name in registry.names(kind, include_broken=True):
             record = registry.records[kind][name]
             found.append(

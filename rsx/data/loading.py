@@ -1,41 +1,40 @@
 """`load_prepared`: from a `data` config to `PreparedData`, through the cache.
 
-This is the one entry point the rest of rsx uses; which preparer runs (MovieLens from TFDS
-or files, or synthetic) follows from the config's fields, and a cache hit returns before
-any preparer, and so before TensorFlow is imported.
+This is the one entry point the rest of rsx uses. The dataset plugin named by `data.dataset`
+(an `rsx.datasets` entry point) prepares the data; a cache hit returns before its
+implementation module is even imported, and so before pandas, TFDS or TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from rsx.config import MovieLensConfig, SyntheticConfig
 from rsx.data import cache
 from rsx.data.prepared import PreparedData
+from rsx.data.spec import DatasetSpec
 from rsx.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DataConfig = Union[MovieLensConfig, SyntheticConfig]
-
 
 def load_prepared(data_cfg: Any, cache_root: str | None = None) -> PreparedData:
-    """Returns the prepared train/test arrays that `data_cfg` describes, cached on disk.
+    """Returns the prepared train/validation/test arrays that `data_cfg` describes, cached on disk.
 
     Args:
-        data_cfg: the `data` config: a DictConfig following `MovieLensConfig` or
-            `SyntheticConfig`, one of those dataclasses, or a plain mapping of their fields.
+        data_cfg: the `data` config: a DictConfig, a dataset plugin's config dataclass, or a
+            plain mapping of its fields (with `dataset` naming the plugin).
         cache_root: the cache folder to use unless `data_cfg.cache_dir` names another;
             `cache_dir: ""` or no folder at all disables caching.
 
     Raises:
         ConfigError: a setting is unknown or out of range (the key is named).
+        PluginError: the dataset plugin is unknown or broken.
         DataError: the data is missing, unreachable or malformed (with the ways out).
     """
     cfg = typed_config(data_cfg)
@@ -49,83 +48,65 @@ def load_prepared(data_cfg: Any, cache_root: str | None = None) -> PreparedData:
         return cached
     data = prepare(cfg)
     cache.write(data, path)
-    log.info("Prepared %s (%d train, %d test rows); cached at %s",
-             cfg.name, data.num_train, data.num_test, path)
+    log.info("Prepared %s (%d train, %d validation, %d test rows); cached at %s",
+             cfg.name, data.num_train, data.num_validation, data.num_test, path)
     return data
 
 
-def prepare(cfg: DataConfig) -> PreparedData:
-    """Runs the preparer for `cfg`, bypassing the cache."""
-    if isinstance(cfg, SyntheticConfig):
-        from rsx.data.synthetic import prepare_synthetic
-
-        return prepare_synthetic(cfg)
-    from rsx.data.movielens import prepare_movielens
-
-    return prepare_movielens(cfg)
+def prepare(cfg: Any) -> PreparedData:
+    """Runs the dataset plugin's `prepare` for `cfg` (a typed config), bypassing the cache."""
+    return spec_of(cfg).prepare(cfg)
 
 
-def typed_config(data_cfg: Any) -> DataConfig:
-    """Turns any accepted form of the `data` config into its dataclass.
+def cache_key(cfg: Any) -> dict:
+    """What identifies the prepared arrays of `cfg` (a typed config), file contents included."""
+    return spec_of(cfg).key(cfg)
 
-    Synthetic configs are recognised by `num_interactions`, MovieLens ones by `variant`, so
-    a dataset can be renamed freely.
-    """
-    if isinstance(data_cfg, (MovieLensConfig, SyntheticConfig)):
-        return data_cfg
-    if isinstance(data_cfg, DictConfig):
-        fields = OmegaConf.to_container(data_cfg, resolve=True)
-    elif dataclasses.is_dataclass(data_cfg) and not isinstance(data_cfg, type):
+
+def spec_of(cfg: Any) -> DatasetSpec:
+    """The dataset plugin whose config `cfg` is (by `cfg.dataset`)."""
+    from rsx.discovery import discover
+
+    return discover().dataset(cfg.dataset)
+
+
+def typed_config(data_cfg: Any) -> Any:
+    """The `data` config as its dataset plugin's dataclass (the plugin named by `dataset`)."""
+    from rsx.discovery import discover
+
+    registry = discover()
+    if dataclasses.is_dataclass(data_cfg) and not isinstance(data_cfg, type):
+        spec = registry.dataset(data_cfg.dataset)
+        if isinstance(data_cfg, spec.config):
+            return data_cfg
         fields = dataclasses.asdict(data_cfg)
+    elif isinstance(data_cfg, DictConfig):
+        fields = OmegaConf.to_container(data_cfg, resolve=True)
     elif isinstance(data_cfg, Mapping):
         fields = dict(data_cfg)
     else:
         raise ConfigError(f"data config of type {type(data_cfg).__name__} is not understood",
                           "pass the composed `data` DictConfig")
-    if "num_interactions" in fields:
-        kind = SyntheticConfig
-    elif "variant" in fields:
-        kind = MovieLensConfig
-    else:
-        raise ConfigError("the data config has neither data.variant (MovieLens) nor "
-                          "data.num_interactions (synthetic)",
-                          "choose data=movielens_100k, data=movielens_1m or data=synthetic")
-    known = {field.name for field in dataclasses.fields(kind)}
+    if not fields.get("dataset"):
+        raise ConfigError("the data config has no data.dataset (the dataset plugin to use)",
+                          f"choose data=<one of: {', '.join(registry.names('data'))}> or a preset")
+    spec = registry.dataset(fields["dataset"])
+    known = {field.name for field in dataclasses.fields(spec.config)}
     unknown = sorted(set(fields) - known)
     if unknown:
-        raise ConfigError(f"data.{unknown[0]} is not a setting of {kind.__name__}",
+        raise ConfigError(f"data.{unknown[0]} is not a setting of {spec.config.__name__}",
                           f"use one of: {', '.join(sorted(known))}")
-    return kind(**fields)
+    # Through OmegaConf, so nested dataclasses (column mappings) are built and types checked.
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(spec.config), fields))
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", "") or "?"
+        raise ConfigError(f"data.{key}: {' '.join(str(error).split()).split(' full_key')[0][:200]}",
+                          f"see the fields of {spec.config.__name__}") from None
 
 
-def cache_directory(cfg: DataConfig, cache_root: str | None) -> str | None:
+def cache_directory(cfg: Any, cache_root: str | None) -> str | None:
     """`cfg.cache_dir` if set ("" disables caching), else `cache_root`, else no cache."""
     if cfg.cache_dir is not None:
         return cfg.cache_dir or None
     return cache_root
-
-
-def cache_key(cfg: DataConfig) -> dict[str, object]:
-    """The settings that determine the prepared arrays, and only those.
-
-    Paths and data_dirs are part of it because another folder may hold other data; for raw
-    files their size and modification time are too, so edited files are prepared again.
-    """
-    if isinstance(cfg, SyntheticConfig):
-        fields = ("num_users", "num_items", "num_interactions", "rank", "noise", "seed",
-                  "train_fraction")
-        return {"kind": "synthetic", **{field: getattr(cfg, field) for field in fields}}
-    key: dict[str, object] = {
-        "kind": "movielens",
-        **{field: getattr(cfg, field) for field in
-           ("variant", "source", "shuffle_buffer", "split_seed", "train_fraction")},
-    }
-    if cfg.source == "files":
-        from rsx.data.grouplens_files import LAYOUTS, fingerprint
-
-        if cfg.variant in LAYOUTS:  # an unknown variant is reported by the preparer
-            key["files"] = fingerprint(cfg.path, cfg.variant)
-        key["row_order"] = cfg.row_order
-    else:
-        key["data_dir"] = os.path.abspath(os.path.expanduser(cfg.data_dir)) if cfg.data_dir else None
-    return key

@@ -52,6 +52,7 @@ class PreparedData:
         validation_is_test: the validation split is the test split (tutorial presets only);
             recorded as the tag `rsx.validation=test`.
         report: integrity counts (duplicates merged, rows filtered, cold users/items...).
+        source: where the data came from (a path or a TFDS name), for provenance.
     """
 
     name: str
@@ -66,6 +67,7 @@ class PreparedData:
     vocabularies: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     validation_is_test: bool = False
     report: dict[str, float] = dataclasses.field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self):
         if self.validation is None:  # No split of its own: the tutorials' validation = test.
@@ -145,7 +147,7 @@ class PreparedData:
 
     def save(self, path) -> None:
         """Writes one `.npz` file (no pickle) that `load` reads back."""
-        np.savez(path, **self._arrays())
+        np.savez(path, **self._arrays(), source=np.array(self.source))
 
     @classmethod
     def load(cls, path) -> "PreparedData":
@@ -169,4 +171,5 @@ class PreparedData:
                 item_features=parts["item_features"],
                 vocabularies=parts["vocabularies"],
                 report=json.loads(str(f["report"])) if "report" in f.files else {},
+                source=str(f["source"]) if "source" in f.files else "",
             )

@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def site(tmp_path_factory):
     """A directory with the tiny and broken plugins pip-installed into it (`--target`)."""
     target = tmp_path_factory.mktemp("site")
-    for name in ("tiny_backend", "broken_plugin"):
+    for name in ("tiny_backend", "broken_plugin", "tiny_dataset", "broken_dataset"):
         source = tmp_path_factory.mktemp("src") / name
         shutil.copytree(FIXTURES / name, source)
         subprocess.run(
@@ -53,6 +53,10 @@ def test_plugin_listing_names_origin(site):
     assert rows[("model", "broken")]["status"] == "broken"
     assert "a_dependency_that_is_not_installed" in rows[("model", "broken")]["about"]
     assert rows[("backend", "cpu_reference")]["status"] == "ok"
+    assert rows[("data", "tiny")]["distribution"] == "rsx-tiny-dataset"
+    assert rows[("data", "broken_data")]["status"] == "broken"
+    assert "a_reader_that_is_not_installed" in rows[("data", "broken_data")]["about"]
+    assert rows[("data", "movielens")]["status"] == "ok"
 
 
 def test_broken_plugin_is_reported_by_name_and_others_still_work(site, tmp_path):
@@ -83,3 +87,23 @@ def test_out_of_tree_backend_composes_and_trains(site, tmp_path):
     assert run.data.tags["tiny_flavour"] == "mint"
     assert run.data.params["backend.flavour"] == "mint"
     assert "test_loss" in run.data.metrics
+
+
+def test_out_of_tree_dataset_appears_in_data_and_trains(site, tmp_path):
+    result = run_rsx(["data=tiny", "trainer.epochs=1", "trainer.verbose=0"], tmp_path, env=_with_site(site))
+    assert result.returncode == 0, explain(result)
+    # The broken dataset next to it is one warning line, nothing more.
+    assert "data plugin 'broken_data' (rsx-broken-dataset 0.0.4) failed to load" in result.stderr
+    (run,) = runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["dataset"] == "tiny"
+    assert run.data.params["data.rows"] == "3000"
+    assert "test_loss" in run.data.metrics and "val_loss" in run.data.metrics
+
+
+def test_selecting_the_broken_dataset_is_one_clear_error(site, tmp_path):
+    result = run_rsx(["data=broken_data", "tracking.enabled=false"], tmp_path, env=_with_site(site))
+    assert result.returncode == 2, explain(result)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("rsx: error: data 'broken_data' from rsx-broken-dataset 0.0.4 is installed but failed")
+    assert "Traceback" not in result.stderr

@@ -58,8 +58,8 @@ def write_grouplens_files(root: Path, variant: str, *, users: int = 40, movies: 
     rng = np.random.default_rng(seed)
     folder = Path(root) / f"ml-{variant}"
     folder.mkdir(parents=True, exist_ok=True)
-    pairs = rng.choice(users * movies, size=ratings, replace=False)
-    pairs[0] = users * movies - 1  # user `users` rates movie `movies`: known vocabularies
+    pairs = rng.choice(users * movies - 1, size=ratings, replace=False)
+    pairs[0] = users * movies - 1  # user `users` rates movie `movies`: known vocabularies (still distinct)
     rows = [(int(p // movies) + 1, int(p % movies) + 1, int(rng.integers(1, 6))) for p in pairs]
     titles = {m: f"Movie {m}{_TITLE_EXTRAS[m % len(_TITLE_EXTRAS)]} (19{50 + m % 50})"
               for m in range(1, movies + 1)}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from rsx.config import MovieLensConfig, SyntheticConfig
+from rsx_plugins.movielens.config import MovieLensConfig
+from rsx_plugins.synthetic.config import SyntheticConfig
 from rsx.data import PreparedData, load_prepared, loading
 from rsx.errors import ConfigError
 
@@ -67,7 +68,7 @@ def test_edited_raw_files_are_prepared_again(tmp_path, write_grouplens, counted_
     load_prepared(cfg, str(tmp_path / "cache"))
     assert len(counted_prepare) == 1
     with open(written.ratings_file, "a") as f:
-        f.write("1\t1\t5\t881250949\n")
+        f.write("41\t1\t5\t881250949\n")  # a new user: not a duplicate pair
     assert load_prepared(cfg, str(tmp_path / "cache")).num_test == 121  # 601 rows now
     assert len(counted_prepare) == 2
 
@@ -99,7 +100,7 @@ def test_an_unreadable_cache_file_is_prepared_again(tmp_path, counted_prepare):
     (cached,) = tmp_path.iterdir()
     cached.write_bytes(b"not a zip")
     again = load_prepared(SyntheticConfig(**TINY), str(tmp_path))
-    assert len(counted_prepare) == 2 and again.num_train == 240
+    assert len(counted_prepare) == 2 and again.num_train + again.num_validation == 240
     _assert_same(again, PreparedData.load(cached))
 
 
@@ -109,10 +110,10 @@ def test_a_cache_hit_imports_no_framework(tmp_path, ml_100k):
     load_prepared(cfg, str(tmp_path))
     probe = textwrap.dedent(f"""
         import sys
-        from rsx.config import MovieLensConfig
+        from rsx_plugins.movielens.config import MovieLensConfig
         from rsx.data import load_prepared
         data = load_prepared(MovieLensConfig(source="files", path={str(ml_100k.zip)!r}), {str(tmp_path)!r})
-        assert data.num_train == 480
+        assert data.num_test == 120
         print(sorted(m for m in ("tensorflow", "tensorflow_datasets", "keras", "jax") if m in sys.modules))
     """)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
@@ -121,9 +122,9 @@ def test_a_cache_hit_imports_no_framework(tmp_path, ml_100k):
 
 
 def test_plain_mappings_are_accepted_and_unknown_keys_named():
-    data = load_prepared({**TINY, "name": "synthetic", "cache_dir": ""})
-    assert data.num_train == 240
+    data = load_prepared({**TINY, "dataset": "synthetic", "name": "synthetic", "cache_dir": ""})
+    assert data.num_test == 60
     with pytest.raises(ConfigError, match="data.colour is not a setting of SyntheticConfig"):
-        load_prepared({**TINY, "colour": "red"})
-    with pytest.raises(ConfigError, match="neither data.variant"):
+        load_prepared({**TINY, "dataset": "synthetic", "colour": "red"})
+    with pytest.raises(ConfigError, match="no data.dataset"):
         load_prepared({"name": "x"})

@@ -6,7 +6,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from rsx.config import MovieLensConfig, SyntheticConfig
+from rsx_plugins.movielens.config import MovieLensConfig
+from rsx_plugins.synthetic.config import SyntheticConfig
 from rsx.data import load_prepared
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
@@ -32,6 +33,6 @@ def test_movielens_configs(name, variant):
 def test_synthetic_config_prepares(tmp_path):
     cfg = _compose("synthetic", num_interactions=1_000, cache_dir=str(tmp_path))
     data = load_prepared(cfg, cache_root=None)
-    assert (data.name, data.num_train, data.num_test) == ("synthetic", 800, 200)
+    assert (data.name, data.num_train, data.num_validation, data.num_test) == ("synthetic", 720, 80, 200)
     assert data.vocabulary_sizes == {"user_id": 1_001, "item_id": 501}
     assert len(list(tmp_path.iterdir())) == 1

@@ -6,16 +6,20 @@ import zipfile
 import numpy as np
 import pytest
 
-from rsx.config import MovieLensConfig
+from rsx_plugins.movielens.config import MovieLensConfig
 from rsx.data import load_prepared
 from rsx.errors import DataError
 
 tf = pytest.importorskip("tensorflow")
 
 
+#: What the tutorial presets (conf/data/movielens_100k.yaml, movielens_1m.yaml) set.
+PRESET = {"vocabulary": "raw", "validation_from": "test"}
+
+
 def _files_config(path, variant="100k", **fields):
     return MovieLensConfig(name=f"movielens_{variant}", variant=variant, source="files",
-                           path=str(path), cache_dir="", **fields)
+                           path=str(path), cache_dir="", **{**PRESET, **fields})
 
 
 def _all_rows(data):

@@ -5,8 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from rsx.config import MovieLensConfig
-from rsx.data import load_prepared, movielens_tfds
+from rsx_plugins.movielens.config import MovieLensConfig
+from rsx.data import load_prepared
+from rsx_plugins.movielens import tfds as movielens_tfds
 from rsx.errors import DataError
 
 tf = pytest.importorskip("tensorflow")
@@ -16,9 +17,13 @@ WAYS_OUT = ("data.data_dir=<a TFDS data_dir that holds movielens>",
             "data.source=files data.path=<ml-100k folder or ml-100k.zip>", "data=synthetic")
 
 
+#: What the tutorial presets (conf/data/movielens_100k.yaml, movielens_1m.yaml) set.
+PRESET = {"vocabulary": "raw", "validation_from": "test"}
+
+
 def _tfds_config(data_dir, variant="100k", **fields):
     return MovieLensConfig(name=f"movielens_{variant}", variant=variant, source="tfds",
-                           data_dir=str(data_dir), cache_dir="", **fields)
+                           data_dir=str(data_dir), cache_dir="", **{**PRESET, **fields})
 
 
 def _tutorial_split(data_dir, variant, num_train):
@@ -60,7 +65,7 @@ def test_files_in_tfds_row_order_equal_the_tfds_source(tfds_data_dir, ml_100k):
     # Offline with only the zip, row_order=tfds still gives the tutorials' exact split.
     from_tfds = load_prepared(_tfds_config(tfds_data_dir))
     from_files = load_prepared(MovieLensConfig(source="files", path=str(ml_100k.zip),
-                                               row_order="tfds", cache_dir=""))
+                                               row_order="tfds", cache_dir="", **PRESET))
     for split in ("train", "test"):
         for column, values in getattr(from_tfds, split).items():
             np.testing.assert_array_equal(getattr(from_files, split)[column], values)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from rsx.config import SyntheticConfig
+from rsx_plugins.synthetic.config import SyntheticConfig
 from rsx.data import load_prepared
-from rsx.data import synthetic
+from rsx_plugins.synthetic import generate as synthetic
 from rsx.errors import ConfigError
 
 SMALL = SyntheticConfig(num_users=200, num_items=100, num_interactions=30_000, rank=4, noise=0.05,
@@ -18,7 +18,9 @@ def small():
 
 
 def test_columns_ids_and_vocabularies(small):
-    assert (small.num_train, small.num_test) == (24_000, 6_000)
+    # Rows in generation order: the last 20 % test, the last 10 % of the rest validation.
+    assert (small.num_train, small.num_validation, small.num_test) == (21_600, 2_400, 6_000)
+    assert not small.validation_is_test
     assert small.vocabulary_sizes == {"user_id": 201, "item_id": 101}
     for split in (small.train, small.test):
         assert split["user_id"].dtype == np.int32 and split["item_id"].dtype == np.int32
@@ -28,6 +30,27 @@ def test_columns_ids_and_vocabularies(small):
         assert split["label"].min() >= 0 and split["label"].max() <= 1
         np.testing.assert_allclose(split["rating"], 1 + 4 * split["label"], rtol=1e-6)
     assert small.titles[0] == "" and small.titles[17] == "item 17" and len(small.titles) == 101
+
+
+def test_side_features_are_declared_laid_out_by_id_and_carry_the_planted_structure(small):
+    planted = synthetic.planted_preferences(SMALL)
+    kinds = {f.name: (f.kind, f.entity) for f in small.schema.features}
+    assert kinds == {"segment": ("categorical", "user"), "tags": ("multi_hot", "item"),
+                     "quality": ("numeric", "item")}
+    segment, tags = small.schema.feature("segment"), small.schema.feature("tags")
+    assert small.user_features["segment"].shape == (201,) and small.user_features["segment"][0] == 0
+    assert segment.vocabulary_size == SMALL.rank + 1
+    assert small.item_features["tags"].shape == (101, tags.max_length) == (101, 2)
+    assert (small.item_features["tags"][1:] > 0).all() and (small.item_features["tags"][0] == 0).all()
+    # Users whose largest factor is the same dimension share a segment row, and only they.
+    rows = small.user_features["segment"][1:]
+    dims = np.argmax(planted.user_factors[1:], axis=1)
+    assert len(set(zip(rows.tolist(), dims.tolist()))) == len(set(dims.tolist()))
+    # quality = item bias + small noise: standardized on train, still tracks the bias.
+    quality = small.item_features["quality"][1:]
+    assert np.corrcoef(quality, planted.item_bias[1:])[0, 1] > 0.9
+    columns = small.columns("test", ["segment", "tags", "quality"])
+    np.testing.assert_array_equal(columns["tags"], small.item_features["tags"][small.test["item_id"]])
 
 
 def test_the_planted_score_explains_most_of_the_label_variance(small):

@@ -7,7 +7,7 @@ import time
 import pytest
 from omegaconf import OmegaConf
 
-from rsx.config import SyntheticConfig
+from rsx_plugins.synthetic.config import SyntheticConfig
 from rsx.discovery import discover
 from rsx.testing.cli import SMALL_RUN, explain, run_rsx, runs
 

@@ -71,7 +71,7 @@ TOP_10 = """
     import json
     import numpy as np
     from omegaconf import OmegaConf
-    from rsx.config import SyntheticConfig
+    from rsx_plugins.synthetic.config import SyntheticConfig
     from rsx.data import load_prepared
     from rsx.serving import describe, download, load_folder
     from rsx_plugins.two_tower import model as two_tower

@@ -16,8 +16,10 @@ import zipfile
 
 import numpy as np
 
-from rsx.data.movielens import RawRatings
-from rsx.errors import DataError
+from rsx.api import DataError
+from rsx.api import fingerprint as fingerprint_files
+
+from .raw import RawRatings
 
 #: The largest id an int32 embedding lookup can take.
 _MAX_ID = 2**31 - 1
@@ -33,6 +35,7 @@ class Layout:
         ratings_sep: field separator of `ratings`.
         movies: movies file (movie id, title, ... per line).
         movies_sep: field separator of `movies`.
+        users: users file (user id and demographics per line); optional.
     """
 
     folder: str
@@ -40,12 +43,18 @@ class Layout:
     ratings_sep: str
     movies: str
     movies_sep: str
+    users: str
 
 
 LAYOUTS = {
-    "100k": Layout("ml-100k", "u.data", "\t", "u.item", "|"),
-    "1m": Layout("ml-1m", "ratings.dat", "::", "movies.dat", "::"),
+    "100k": Layout("ml-100k", "u.data", "\t", "u.item", "|", "u.user"),
+    "1m": Layout("ml-1m", "ratings.dat", "::", "movies.dat", "::", "users.dat"),
 }
+
+#: The 19 genre flags of 100k's u.item, in file order (its u.genre).
+GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+               "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+               "Romance", "Sci-Fi", "Thriller", "War", "Western")
 
 _FIX_PATH = "point data.path at the extracted {folder}/ folder or at {folder}.zip from grouplens.org"
 
@@ -63,14 +72,20 @@ def read_ratings(path: str | None, variant: str) -> RawRatings:
     layout = LAYOUTS[variant]
     source = _open_source(path, layout)
     ratings_where, ratings_text = source.read(layout.ratings)
-    user_id, movie_id, rating = parse_ratings(ratings_text, layout.ratings_sep, ratings_where)
+    user_id, movie_id, rating, timestamp = parse_ratings(ratings_text, layout.ratings_sep, ratings_where)
     movies_where, movies_text = source.read(layout.movies)
     titles = parse_titles(movies_text, layout.movies_sep, movies_where)
-    return RawRatings(user_id=user_id, movie_id=movie_id, rating=rating, titles=titles)
+    genres = parse_genres(movies_text, variant)
+    users = None
+    if source.has(layout.users):
+        users_where, users_text = source.read(layout.users)
+        users = parse_users(users_text, variant, users_where)
+    return RawRatings(user_id=user_id, movie_id=movie_id, rating=rating, titles=titles,
+                      timestamp=timestamp, genres=genres, users=users, source=source.where)
 
 
 def fingerprint(path: str | None, variant: str) -> dict[str, object]:
-    """Identifies the files behind `data.path` cheaply (path, size, mtime) for the cache key.
+    """Identifies the files behind `data.path` by content, for the cache key.
 
     Editing or replacing the files changes the fingerprint, so a stale cache is never used.
     """
@@ -78,8 +93,8 @@ def fingerprint(path: str | None, variant: str) -> dict[str, object]:
     return _open_source(path, layout).fingerprint(layout)
 
 
-def parse_ratings(text: str, sep: str, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parses `user<sep>movie<sep>rating<sep>timestamp` lines into int32/int32/float32 columns.
+def parse_ratings(text: str, sep: str, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parses `user<sep>movie<sep>rating<sep>timestamp` lines into int32/int32/float32/int64 columns.
 
     Args:
         text: the whole ratings file, decoded.
@@ -99,8 +114,48 @@ def parse_ratings(text: str, sep: str, where: str) -> tuple[np.ndarray, np.ndarr
     user_id = _id_column([row[0] for row in fields], "user id", where)
     movie_id = _id_column([row[1] for row in fields], "movie id", where)
     rating = _rating_column([row[2] for row in fields], where)
-    return user_id, movie_id, rating
+    try:
+        timestamp = np.array([int(row[3]) for row in fields], dtype=np.int64)
+    except ValueError:
+        number = next(i for i, row in enumerate(fields, 1) if not row[3].strip().lstrip("-").isdigit())
+        raise DataError(f"{where} line {number}: timestamp {fields[number - 1][3]!r} is not an integer",
+                        "repair the line or re-extract the file from the GroupLens zip") from None
+    return user_id, movie_id, rating, timestamp
 
+
+def parse_genres(text: str, variant: str) -> dict[int, list[str]]:
+    """movie id -> genres: 100k's 19 flags at the end of u.item, 1m's `A|B` third field."""
+    genres = {}
+    for line in _lines(text):
+        row = line.split("|" if variant == "100k" else "::")
+        if variant == "100k":
+            flags = row[-len(GENRES_100K):]
+            genres[int(row[0])] = [g for g, flag in zip(GENRES_100K, flags) if flag.strip() == "1"]
+        elif len(row) >= 3:
+            genres[int(row[0])] = [g for g in row[2].split("|") if g]
+    return genres
+
+
+def parse_users(text: str, variant: str, where: str) -> dict[str, dict[int, object]]:
+    """feature -> {user id: value}: age, gender, occupation, zip_prefix (first 3 characters).
+
+    100k's u.user is `id|age|gender|occupation|zip`; 1m's users.dat `id::gender::age::occupation::zip`
+    (age and occupation there are GroupLens' codes, kept as they are).
+    """
+    columns = {"age": {}, "gender": {}, "occupation": {}, "zip_prefix": {}}
+    for number, line in enumerate(_lines(text), start=1):
+        row = line.split("|" if variant == "100k" else "::")
+        if len(row) < 5:
+            raise DataError(f"{where} line {number}: expected 5 fields (user, age, gender, occupation, zip), "
+                            f"found {len(row)}: {line[:80]!r}",
+                            "repair the line or re-extract the file from the GroupLens zip")
+        user = _parse_id(row[0], "user id", where, number)
+        age, gender = (row[1], row[2]) if variant == "100k" else (row[2], row[1])
+        columns["age"][user] = float(age) if age.strip().replace(".", "", 1).isdigit() else np.nan
+        columns["gender"][user] = gender
+        columns["occupation"][user] = row[3]
+        columns["zip_prefix"][user] = row[4][:3]
+    return columns
 
 def parse_titles(text: str, sep: str, where: str) -> dict[int, str]:
     """Parses `id<sep>title<sep>...` lines into movie id -> title.
@@ -191,6 +246,10 @@ class _Folder:
 
     def __init__(self, root: str):
         self.root = root
+        self.where = root
+
+    def has(self, name: str) -> bool:
+        return os.path.isfile(os.path.join(self.root, name))
 
     def read(self, name: str) -> tuple[str, str]:
         file = os.path.join(self.root, name)
@@ -201,8 +260,8 @@ class _Folder:
             return file, f.read().decode("latin-1")
 
     def fingerprint(self, layout: Layout) -> dict[str, object]:
-        files = [os.path.join(self.root, name) for name in (layout.ratings, layout.movies)]
-        return {"files": [_stat(file) for file in files]}
+        names = (layout.ratings, layout.movies, layout.users)
+        return {"files": fingerprint_files([os.path.join(self.root, name) for name in names])}
 
 
 class _Zip:
@@ -211,6 +270,12 @@ class _Zip:
     def __init__(self, file: str, layout: Layout):
         self.file = file
         self.layout = layout
+        self.where = file
+
+    def has(self, name: str) -> bool:
+        with zipfile.ZipFile(self.file) as archive:
+            members = set(archive.namelist())
+        return f"{self.layout.folder}/{name}" in members or name in members
 
     def read(self, name: str) -> tuple[str, str]:
         try:
@@ -226,7 +291,7 @@ class _Zip:
                         _FIX_PATH.format(folder=self.layout.folder))
 
     def fingerprint(self, layout: Layout) -> dict[str, object]:
-        return {"files": [_stat(self.file)]}
+        return {"files": fingerprint_files([self.file])}
 
 
 def _open_source(path: str | None, layout: Layout) -> _Folder | _Zip:
@@ -243,11 +308,3 @@ def _open_source(path: str | None, layout: Layout) -> _Folder | _Zip:
             return _Folder(root)
     raise DataError(f"data.path={path} holds neither {layout.ratings} nor "
                     f"{layout.folder}/{layout.ratings}", fix)
-
-
-def _stat(file: str) -> list[object]:
-    try:
-        status = os.stat(file)
-    except FileNotFoundError:
-        return [file, None]
-    return [file, status.st_size, status.st_mtime_ns]

@@ -8,8 +8,9 @@ the default scales), so learning is visible at once. The rating is `1 + 4 * labe
 rounded: it stays on MovieLens's 1..5 scale while keeping the label's full signal, and
 `(rating - 1) / 4` gives the label back as for MovieLens.
 
-Rows are drawn i.i.d. (uniform users and items), so the first `train_fraction` of them is
-already a random split. Generation is vectorised in fixed-size chunks into preallocated
+Rows are drawn i.i.d. (uniform users and items), so they are split in generation order
+(`shuffle_buffer: 1`), and repeated (user, item) pairs are repeated observations, not errors:
+the pipeline's duplicate and count filters are skipped. Generation is vectorised in fixed-size chunks into preallocated
 int32/float32 columns, so tens of millions of rows fit in memory (16 bytes per row), and a
 chunk's random stream depends only on (seed, chunk index): the data never depends on memory.
 """
@@ -20,11 +21,11 @@ import dataclasses
 
 import numpy as np
 
-from rsx.config import SyntheticConfig
-from rsx.data.prepared import LABEL, ITEM_ID, RATING, USER_ID, PreparedData
-from rsx.data.split import num_train_rows
-from rsx.errors import ConfigError
+from rsx.api import ConfigError, FeatureColumn, Interactions, PreparedData, prepare_interactions
 
+from .config import SyntheticConfig
+
+USER_ID, ITEM_ID, LABEL, RATING = "user_id", "item_id", "label", "rating"
 # Rows generated per chunk; part of the data's definition (changing it changes the rows).
 _CHUNK = 1 << 18
 # Standard deviation of the user and item biases on the logit scale.
@@ -71,13 +72,59 @@ def planted_preferences(cfg: SyntheticConfig) -> PlantedPreferences:
 
 
 def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
-    """Generates `cfg.num_interactions` rows and splits them into train and test.
+    """Generates `cfg.num_interactions` rows and prepares them (split, side features).
 
     Args:
-        cfg: the `data.*` settings (see `rsx.config.SyntheticConfig`).
+        cfg: the `data.*` settings (see `SyntheticConfig`).
     """
+    import pandas as pd
+
     _check(cfg)
     planted = planted_preferences(cfg)
+    columns = generate(cfg, planted)
+    users, items = side_features(cfg, planted)
+    interactions = Interactions(
+        frame=pd.DataFrame(columns),
+        user=USER_ID, item=ITEM_ID, rating=RATING, label=LABEL,
+        features=(FeatureColumn("segment", "categorical", "user"),
+                  FeatureColumn("tags", "multi_hot", "item"),
+                  FeatureColumn("quality", "numeric", "item")),
+        users=users, items=items,
+        titles=pd.Series({i: f"item {i}" for i in range(1, cfg.num_items + 1)}),
+        rating_scale=(1.0, 5.0),
+        id_counts=(cfg.num_users, cfg.num_items),
+        source=f"synthetic:seed={cfg.seed}",
+    )
+    return prepare_interactions(interactions, cfg, clean=False)
+
+
+def side_features(cfg: SyntheticConfig, planted: PlantedPreferences):
+    """User and item tables derived from the planted structure, so they carry signal.
+
+    - `segment` (user, categorical): the factor dimension with the user's largest entry,
+      as "s0".."s{rank-1}".
+    - `tags` (item, multi_hot): "t<d>+" / "t<d>-" for the two dimensions with the item's
+      largest absolute factors (their signs).
+    - `quality` (item, numeric): the item's bias plus noise (std 0.1), on the logit scale.
+
+    They use their own random stream, so the rows and labels do not change with them.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(2,)))
+    users = pd.DataFrame({"segment": [f"s{d}" for d in np.argmax(planted.user_factors[1:], axis=1)]},
+                         index=np.arange(1, cfg.num_users + 1))
+    top = np.argsort(-np.abs(planted.item_factors[1:]), axis=1)[:, :2]
+    signs = np.take_along_axis(planted.item_factors[1:], top, axis=1) > 0
+    tags = [[f"t{d}{'+' if s else '-'}" for d, s in zip(dims, sign)] for dims, sign in zip(top, signs)]
+    quality = planted.item_bias[1:] + rng.standard_normal(cfg.num_items).astype(np.float32) * np.float32(0.1)
+    items = pd.DataFrame({"tags": pd.Series(tags, dtype=object).to_numpy(), "quality": quality},
+                         index=np.arange(1, cfg.num_items + 1))
+    return users, items
+
+
+def generate(cfg: SyntheticConfig, planted: PlantedPreferences) -> dict[str, np.ndarray]:
+    """The interaction rows: user_id, item_id (int32), label, rating (float32)."""
     n = cfg.num_interactions
     columns = {
         USER_ID: np.empty(n, np.int32),
@@ -96,15 +143,7 @@ def prepare_synthetic(cfg: SyntheticConfig) -> PreparedData:
         columns[ITEM_ID][start:stop] = items
         columns[LABEL][start:stop] = label
     columns[RATING] = np.float32(1.0) + np.float32(4.0) * columns[LABEL]
-
-    cut = num_train_rows(n, cfg.train_fraction)
-    return PreparedData(
-        name=cfg.name,
-        train={name: values[:cut] for name, values in columns.items()},
-        test={name: values[cut:] for name, values in columns.items()},
-        vocabulary_sizes={USER_ID: cfg.num_users + 1, ITEM_ID: cfg.num_items + 1},
-        titles=np.array([""] + [f"item {i}" for i in range(1, cfg.num_items + 1)], dtype=str),
-    )
+    return columns
 
 
 def _check(cfg: SyntheticConfig) -> None:
@@ -117,6 +156,3 @@ def _check(cfg: SyntheticConfig) -> None:
                           "set data.num_interactions to at least 2")
     if cfg.noise < 0:
         raise ConfigError(f"data.noise={cfg.noise} is negative", "set data.noise >= 0 (e.g. 0.05)")
-    if not 0.0 < cfg.train_fraction < 1.0:
-        raise ConfigError(f"data.train_fraction={cfg.train_fraction} is not in (0, 1)",
-                          "use e.g. data.train_fraction=0.8")

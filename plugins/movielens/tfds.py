@@ -13,15 +13,21 @@ import urllib.parse
 
 import numpy as np
 
-from rsx.config import MovieLensConfig
-from rsx.data.movielens import RawRatings
-from rsx.errors import DataError
+from rsx.api import DataError
+
+from .config import MovieLensConfig
+from .raw import RawRatings
 
 #: variant -> (ratings dataset, movies dataset), as the tutorials load them.
 DATASETS = {
     "100k": ("movielens/100k-ratings", "movielens/100k-movies"),
     "1m": ("movielens/1m-ratings", "movielens/1m-movies"),
+    "20m": ("movielens/20m-ratings", "movielens/20m-movies"),
+    "25m": ("movielens/25m-ratings", "movielens/25m-movies"),
+    "latest_small": ("movielens/latest-small-ratings", "movielens/latest-small-movies"),
 }
+#: Releases whose TFDS ratings carry user demographics.
+_WITH_USERS = ("100k", "1m")
 
 # Rows per batch when copying TFDS records into NumPy: few Python round trips, little memory.
 _BATCH = 65_536
@@ -38,33 +44,64 @@ def read_ratings(cfg: MovieLensConfig) -> RawRatings:
             cannot be converted (e.g. ids that are not numbers).
     """
     ratings_name, movies_name = DATASETS[cfg.variant]
-    ratings = _load(ratings_name, cfg, ("user_id", "movie_id", "user_rating"))
-    movies = _load(movies_name, cfg, ("movie_id", "movie_title"))
+    user_features = ("bucketized_user_age", "user_gender", "user_occupation_text", "user_zip_code")
+    with_users = cfg.side_features and cfg.variant in _WITH_USERS
+    ratings = _load(ratings_name, cfg, ("user_id", "movie_id", "user_rating", "timestamp")
+                    + (user_features if with_users else ()))
+    movies, movies_builder = _load(movies_name, cfg, ("movie_id", "movie_title", "movie_genres"), with_builder=True)
 
     import tensorflow as tf
 
     def to_columns(batch):
         # The tutorials' conversion: `tf.strings.to_number(x[...], out_type=tf.int32)`.
-        return {
+        columns = {
             "user_id": tf.strings.to_number(batch["user_id"], out_type=tf.int32),
             "movie_id": tf.strings.to_number(batch["movie_id"], out_type=tf.int32),
             "rating": batch["user_rating"],
+            "timestamp": batch["timestamp"],
         }
+        if with_users:
+            columns.update({name: batch[name] for name in user_features})
+        return columns
 
-    def to_titles(batch):
+    def to_titles(record):
         return {
-            "movie_id": tf.strings.to_number(batch["movie_id"], out_type=tf.int32),
-            "title": batch["movie_title"],
+            "movie_id": tf.strings.to_number(record["movie_id"], out_type=tf.int32),
+            "title": record["movie_title"],
+            "genres": record["movie_genres"],
         }
 
     columns = _to_numpy(ratings.batch(_BATCH).map(to_columns), ratings_name, cfg)
-    titles = _to_numpy(movies.batch(_BATCH).map(to_titles), movies_name, cfg)
+    genre_names = movies_builder.info.features["movie_genres"].feature.names
+    titles, genres = {}, {}
+    for movie in tfds_as_numpy(movies.map(to_titles)):
+        titles[int(movie["movie_id"])] = movie["title"].decode("utf-8")
+        genres[int(movie["movie_id"])] = [genre_names[g] for g in movie["genres"]]
+    users = None
+    if with_users:
+        ids = columns["user_id"]
+        users = {
+            "age": dict(zip(ids.tolist(), columns["bucketized_user_age"].astype(float).tolist())),
+            "gender": dict(zip(ids.tolist(), np.where(columns["user_gender"], "M", "F").tolist())),
+            "occupation": dict(zip(ids.tolist(), (o.decode() for o in columns["user_occupation_text"]))),
+            "zip_prefix": dict(zip(ids.tolist(), (z.decode()[:3] for z in columns["user_zip_code"]))),
+        }
     return RawRatings(
         user_id=columns["user_id"],
         movie_id=columns["movie_id"],
         rating=columns["rating"].astype(np.float32),
-        titles={int(i): t.decode("utf-8") for i, t in zip(titles["movie_id"], titles["title"])},
+        titles=titles,
+        timestamp=columns["timestamp"].astype(np.int64),
+        genres=genres if cfg.side_features else None,
+        users=users,
+        source=f"tfds:{ratings_name}",
     )
+
+
+def tfds_as_numpy(dataset):
+    import tensorflow_datasets as tfds
+
+    return tfds.as_numpy(dataset)
 
 
 def can_reach(host: str, port: int = 443, timeout: float = 3.0) -> bool:
@@ -87,7 +124,7 @@ def can_reach(host: str, port: int = 443, timeout: float = 3.0) -> bool:
     return bool(answer and answer[0])
 
 
-def _load(name: str, cfg: MovieLensConfig, features: tuple[str, ...]):
+def _load(name: str, cfg: MovieLensConfig, features: tuple[str, ...], with_builder: bool = False):
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=cfg.data_dir)
@@ -101,7 +138,7 @@ def _load(name: str, cfg: MovieLensConfig, features: tuple[str, ...]):
                 cfg, f"{name} is not in {builder.data_dir} and {host} is unreachable")
         download = True
     try:
-        return tfds.load(
+        dataset = tfds.load(
             name,
             split="train",
             data_dir=cfg.data_dir,
@@ -109,6 +146,7 @@ def _load(name: str, cfg: MovieLensConfig, features: tuple[str, ...]):
             # Decode only what preparation uses; the row order is unaffected.
             decoders=tfds.decode.PartialDecoding({feature: True for feature in features}),
         )
+        return (dataset, builder) if with_builder else dataset
     except Exception as error:
         if not download:
             raise

@@ -1,0 +1,192 @@
+"""Reading interaction files with pandas/pyarrow, and naming the file and line of a bad value.
+
+Dataset plugins read CSV / TSV / Parquet files (or a folder of them) through `read_table`, so
+a malformed row is reported as `<file> line <n>: ...` with a fix, never as a parser traceback.
+Line numbers count from 1 and include the header line, as an editor shows them.
+
+`fingerprint` identifies files by their *content* (BLAKE2b of the bytes), so the prepared-data
+cache and the job key notice a changed file even when its size and modification time did not
+change (a copy with `cp -p`, a restored backup, a checkout).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+
+import numpy as np
+
+from rsx.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: File name endings `read_table` understands, and the separator each implies.
+FORMATS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".parquet": None, ".pq": None}
+_CHUNK = 1 << 22
+
+
+def table_files(path: str, what: str = "data.path") -> list[str]:
+    """`path` itself, or the data files in folder `path` (sorted by name).
+
+    Raises:
+        DataError: the path does not exist, or a folder holds no file `read_table` reads.
+    """
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise DataError(f"{what}={path} does not exist", f"point {what} at a CSV/TSV/Parquet file or a folder of them")
+    found = sorted(os.path.join(path, n) for n in os.listdir(path)
+                   if os.path.splitext(n)[1].lower() in FORMATS and not n.startswith("."))
+    if not found:
+        raise DataError(f"{what}={path} holds no .csv, .tsv or .parquet file",
+                        f"point {what} at a CSV/TSV/Parquet file or a folder of them")
+    return found
+
+
+def read_table(path: str, *, sep: Optional[str] = None, usecols: Optional[Sequence[str]] = None,
+               dtype: Optional[dict] = None, encoding: str = "utf-8", what: str = "data.path",
+               quoting: int = 0) -> "pd.DataFrame":
+    """Reads one file, or every data file of a folder (concatenated in name order).
+
+    Args:
+        path: a .csv / .tsv / .txt / .parquet file, or a folder of them.
+        sep: field separator of text files; None = by extension ("," for .csv, tab otherwise).
+        usecols: columns to keep (missing ones are a DataError naming the file and the column).
+        dtype: column -> dtype, as pandas takes it (e.g. {"userId": "string"}).
+        encoding: text encoding.
+        quoting: `csv` quoting of text files: 0 (QUOTE_MINIMAL: "a, b" is one field) or 3
+            (QUOTE_NONE: quotes are plain characters, as in RecBole's atomic files).
+        what: the config key that named `path`, for messages.
+
+    Returns:
+        A DataFrame with a fresh 0..n-1 index; `frame.attrs["rsx_files"]` records which rows
+        came from which file, for `line_of`.
+
+    Raises:
+        DataError: a file is missing, empty, malformed or lacks a column (file and line named).
+    """
+    import pandas as pd
+
+    frames, starts = [], []
+    total = 0
+    for file in table_files(path, what):
+        frame = _read_one(file, sep, usecols, dtype, encoding, quoting)
+        frames.append((file, frame))
+        starts.append((total, file, 0 if file.lower().endswith((".parquet", ".pq")) else 1))
+        total += len(frame)
+    frame = frames[0][1] if len(frames) == 1 else pd.concat([f for _, f in frames], ignore_index=True)
+    if len(frame) == 0:
+        raise DataError(f"{path} holds no rows", "point the config at a file with data rows below its header")
+    frame.attrs["rsx_files"] = starts
+    return frame
+
+
+def _read_one(file: str, sep, usecols, dtype, encoding, quoting=0) -> "pd.DataFrame":
+    import pandas as pd
+
+    extension = os.path.splitext(file)[1].lower()
+    if os.path.getsize(file) == 0:
+        raise DataError(f"{file} is empty", "write a header line and data rows, or remove the file")
+    try:
+        if FORMATS.get(extension, ",") is None:
+            frame = pd.read_parquet(file, columns=list(usecols) if usecols else None)
+        else:
+            frame = pd.read_csv(file, sep=sep or FORMATS.get(extension, ","), usecols=usecols,
+                                dtype=dtype, encoding=encoding, engine="c", low_memory=False,
+                                quoting=quoting)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{file} is empty", "write a header line and data rows, or remove the file") from None
+    except pd.errors.ParserError as error:
+        reason = " ".join(str(error).split())
+        raise DataError(f"{file}: malformed row ({reason})",
+                        "repair that line (a stray separator or quote), or set the right separator") from None
+    except ValueError as error:
+        text = " ".join(str(error).split())
+        if "Usecols do not match columns" in text or "not in list" in text or "No match for" in text:
+            missing = [c for c in usecols or () if c not in _header(file, sep, encoding)]
+            raise DataError(f"{file} has no column '{missing[0] if missing else usecols}' "
+                            f"(columns: {', '.join(map(str, _header(file, sep, encoding)))})",
+                            "map an existing column in data.columns.*, or fix the file's header") from None
+        raise DataError(f"{file}: {text}", "check the column types (data.columns.*) and the file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{file} cannot be read ({type(error).__name__}: {error})",
+                        "check the file's permissions and encoding") from None
+    return frame
+
+
+def _header(file: str, sep, encoding) -> list:
+    import pandas as pd
+
+    if file.lower().endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(file).names)
+    extension = os.path.splitext(file)[1].lower()
+    return list(pd.read_csv(file, sep=sep or FORMATS.get(extension, ","), nrows=0, encoding=encoding).columns)
+
+
+def line_of(frame: "pd.DataFrame", row: int) -> str:
+    """`<file> line <n>` of row `row` (position in the frame as `read_table` returned it)."""
+    starts = frame.attrs.get("rsx_files") or [(0, "the data", 1)]
+    index = bisect.bisect_right([s for s, _, _ in starts], row) - 1
+    start, file, header = starts[index]
+    return f"{file} line {row - start + 1 + header}"
+
+
+def numeric_column(frame: "pd.DataFrame", column: str, what: str, *, integer: bool = False,
+                   allow_missing: bool = False) -> np.ndarray:
+    """`frame[column]` as float64 (or int64), or a DataError naming the first bad row's line.
+
+    Args:
+        frame: as `read_table` returned it (so lines can be named).
+        column: the column to convert.
+        what: what the column is, e.g. "rating (data.columns.rating)".
+        integer: require whole numbers (ids declared as integers).
+        allow_missing: empty cells become NaN (float only) instead of an error.
+    """
+    import pandas as pd
+
+    values = frame[column]
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna().to_numpy() & values.notna().to_numpy()
+    if integer and not bad.any():
+        finite = numbers.notna().to_numpy()
+        bad = finite & (numbers.to_numpy(np.float64, na_value=np.nan) % 1 != 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        kind = "an integer" if integer else "a number"
+        raise DataError(f"{line_of(frame, row)}: {what} {values.iloc[row]!r} is not {kind}",
+                        "repair the value, or map another column" + (
+                            " (or declare string ids: data.columns.id_type=str)" if integer else ""))
+    if numbers.isna().any() and not (allow_missing and not integer):
+        row = int(np.flatnonzero(numbers.isna().to_numpy())[0])
+        raise DataError(f"{line_of(frame, row)}: {what} is missing", "fill in the value or drop the row")
+    return numbers.to_numpy(np.int64 if integer else np.float64)
+
+
+def fingerprint(paths: Iterable[str]) -> list[list]:
+    """[path, size, content digest] per file: changes whenever a byte changes.
+
+    A folder contributes every data file in it. Missing files give [path, None, None], so a
+    plugin can fingerprint before its own error message says what is missing.
+    """
+    found = []
+    for path in paths:
+        if path is None:
+            continue
+        path = os.path.abspath(os.path.expanduser(path))
+        files = table_files(path) if os.path.isdir(path) else [path]
+        for file in files:
+            if not os.path.isfile(file):
+                found.append([file, None, None])
+                continue
+            digest = hashlib.blake2b(digest_size=16)
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(_CHUNK), b""):
+                    digest.update(block)
+            found.append([file, os.path.getsize(file), digest.hexdigest()])
+    return found
