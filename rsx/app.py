@@ -72,10 +72,14 @@ def register_everything(registry: Registry) -> None:
     # rsx's Optuna sweeper (`hydra/sweeper=rsx_optuna`). Hydra finds plugins by listing the
     # `hydra_plugins` namespace, which misses an editable install's; registering it directly
     # works for every kind of install.
+    # Likewise the search-path plugin that puts each plugin's own presets (`<plugin>/conf/`)
+    # on Hydra's search path.
     from hydra.core.plugins import Plugins
     from hydra_plugins.rsx_optuna_sweeper.optuna_sweeper import RsxOptunaSweeper
+    from hydra_plugins.rsx_plugin_presets.presets import RsxPluginPresets
 
     Plugins.instance().register(RsxOptunaSweeper)
+    Plugins.instance().register(RsxPluginPresets)
 
 
 def _task(cfg: DictConfig) -> float | None:

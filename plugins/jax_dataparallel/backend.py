@@ -118,6 +118,8 @@ class JaxDataParallelBackend(BackendPlugin):
         shards = self.mesh.shape[0]
         rows = -(-table.vocabulary_size // shards) * shards
         path = f"{EMBEDDINGS_LAYER}/{re.escape(table.name)}/embeddings"
+        if f"^{path}$" in list(self.layout_map):  # A table made again (another model): lay it out anew.
+            del self.layout_map[f"^{path}$"]
         self.layout_map[f"^{path}$"] = (BATCH_AXIS, None)
         return dataclasses.replace(table, vocabulary_size=rows)
 

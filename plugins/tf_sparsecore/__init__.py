@@ -22,6 +22,8 @@ from .config import TfSparseCoreConfig
 TPU_MODES = ("auto", "required", "off")
 TABLE_STACKING = ("auto", "none")
 
+#: How multi-hot/sequence ids reach DistributedEmbedding (see `layer.DistributedLookup`).
+SPARSE_INPUTS = ("auto", "true", "false")
 #: The MLIR bridge flags the KerasRS SparseCore tutorial sets before importing TensorFlow.
 TF_XLA_FLAGS = (
     "--tf_mlir_enable_mlir_bridge=true "
@@ -40,6 +42,11 @@ def check_config(config) -> None:
             "set backend.table_stacking=auto (TensorFlow stacks automatically or not at all)",
         )
     jit_compile_option(config.jit_compile)
+    if str(config.sparse_inputs).lower() not in SPARSE_INPUTS:
+        raise ConfigError(
+            f"backend.sparse_inputs={config.sparse_inputs!r} is not one of {', '.join(SPARSE_INPUTS)}",
+            "set backend.sparse_inputs=auto (sparse on SparseCore, dense on the default device)",
+        )
     for key in ("max_ids_per_partition", "max_unique_ids_per_partition"):
         if int(getattr(config, key)) < 1:
             raise ConfigError(f"backend.{key}={getattr(config, key)} must be positive", f"set backend.{key}=256")

@@ -120,6 +120,12 @@ class TfSparseCoreBackend(BackendPlugin):
     def strategy(self):
         return self.tpu.strategy if self.tpu is not None else tf.distribute.get_strategy()
 
+    @property
+    def sparse_inputs(self) -> bool:
+        """Whether padded ids reach DistributedEmbedding as tf.SparseTensors (`backend.sparse_inputs`)."""
+        choice = str(self.config.sparse_inputs).lower()
+        return self.placement == SPARSECORE if choice == "auto" else choice == "true"
+
     def scope(self):
         return self.tpu.strategy.scope() if self.tpu is not None else contextlib.nullcontext()
 
@@ -145,9 +151,12 @@ class TfSparseCoreBackend(BackendPlugin):
             placement=self.placement,
             max_ids_per_partition=self.config.max_ids_per_partition,
             max_unique_ids_per_partition=self.config.max_unique_ids_per_partition,
+            sparse_inputs=self.sparse_inputs,
         )
         stacking = None if self.config.table_stacking == "none" else "auto"
-        layer = DistributedLookup(configs, table_stacking=stacking, name="embeddings")
+        layer = DistributedLookup(
+            configs, features, table_stacking=stacking, sparse_inputs=self.sparse_inputs, name="embeddings"
+        )
         apply_sparsecore_limits(
             layer.distributed, self.config.max_ids_per_partition, self.config.max_unique_ids_per_partition
         )

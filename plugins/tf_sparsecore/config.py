@@ -26,3 +26,7 @@ class TfSparseCoreConfig:
     # XLA-compile the train step off TPU: "auto" lets Keras decide, or true/false.
     # (TPUStrategy always compiles.)
     jit_compile: str = "auto"
+    # How multi-hot and sequence ids reach DistributedEmbedding: "auto" = as tf.SparseTensor
+    # (padding dropped) on SparseCore and dense with 0-weighted padding on the default device;
+    # "true"/"false" force one form (e.g. to check the sparse form on CPU).
+    sparse_inputs: str = "auto"

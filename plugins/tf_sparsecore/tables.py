@@ -50,12 +50,25 @@ def feature_configs(
     placement: str,
     max_ids_per_partition: int = 256,
     max_unique_ids_per_partition: int = 256,
+    sparse_inputs: bool = False,
 ) -> dict[str, keras_rs.layers.FeatureConfig]:
-    """{feature name: `FeatureConfig`}: ids of shape (global batch,) -> (global batch, dim).
+    """{feature name: `FeatureConfig`} for every feature with a table, shaped per kind.
+
+    On SparseCore the shapes are the *global* batch B (all replicas' examples of one step):
+
+        kind       input_shape                       output_shape
+        id         (B,), or (B, 1) sparse            (B, dim)
+        multi_hot  (B, max_length), sparse or dense  (B, dim): reduced by the table's combiner
+        sequence   (B * max_length,), or (B * max_length, 1) sparse
+                                                     (B * max_length, dim): one row per
+                                                     position, reshaped by `DistributedLookup`
+
+    A sequence is looked up position by position (keras-rs 0.4.0 passes no
+    `max_sequence_length` to TensorFlow's TPUEmbedding), so each position is an example of
+    at most one id, which every combiner returns unchanged.
 
     Features that share a `TableSpec` share one `TableConfig` object, which is how keras-rs
-    knows they look up the same table. On SparseCore the shapes are the *global* batch: all
-    replicas' examples of one step.
+    knows they look up the same table.
     """
     configs = {
         t.name: table_config(t, dense, placement, max_ids_per_partition, max_unique_ids_per_partition)
@@ -63,11 +76,18 @@ def feature_configs(
     }
     found = {}
     for feature in features:
+        if feature.table is None:
+            continue  # numeric: read by the model directly
         table = configs[feature.table]
+        rows = global_batch_size * (feature.max_length if feature.kind == "sequence" else 1)
+        if feature.kind == "multi_hot":
+            input_shape = (rows, feature.max_length)
+        else:
+            input_shape = (rows, 1) if sparse_inputs else (rows,)
         found[feature.name] = keras_rs.layers.FeatureConfig(
             name=feature.name,
             table=table,
-            input_shape=(global_batch_size,),
-            output_shape=(global_batch_size, table.embedding_dim),
+            input_shape=input_shape,
+            output_shape=(rows, table.embedding_dim),
         )
     return found

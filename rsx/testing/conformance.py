@@ -61,6 +61,27 @@ def _assert_trained(workdir, result, backend: str, model: str) -> None:
     assert metrics["test_loss"] < metrics.get("baseline_test_mse", np.inf), metrics
 
 
+def assert_realizes_every_feature_kind(backend: str, overrides, workdir) -> None:
+    """id, multi_hot (weighted or not, each combiner), numeric and sequence features, one
+    table shared by two features: a model trains, saves, reloads and predicts the same, and
+    the backend's lookups equal NumPy's (see `rsx.testing.feature_probe`, run in a fresh
+    process with the backend's environment)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
+    result = subprocess.run(
+        [sys.executable, "-m", "rsx.testing.feature_probe", f"backend={backend}", *overrides],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.isfinite(report["loss"]), report
+    assert report["prediction_spread"] > 0, report  # not a constant model
+    assert report["reload_max_diff"] < 1e-5, report
+    assert report["rows_spread"] > 0, report
+    for combiner, diffs in report["reference_max_diff"].items():
+        for kind, diff in diffs.items():
+            assert diff < 1e-5, f"{kind} with combiner {combiner}: max |backend - NumPy| = {diff}"
+
+
 class BackendConformance:
     """What every backend plugin must do. Set `backend`; optionally `overrides`."""
 
@@ -87,23 +108,7 @@ class BackendConformance:
         assert env.get("KERAS_BACKEND") in ("tensorflow", "jax", "torch")
 
     def test_realizes_every_feature_kind(self, tmp_path):
-        """id, multi_hot (weighted or not, each combiner), numeric and sequence features, one
-        table shared by two features: a model trains, saves, reloads and predicts the same,
-        and the backend's lookups equal NumPy's (see `rsx.testing.feature_probe`)."""
-        env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
-        result = subprocess.run(
-            [sys.executable, "-m", "rsx.testing.feature_probe", f"backend={self.backend}", *self.overrides],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        report = json.loads(result.stdout.strip().splitlines()[-1])
-        assert np.isfinite(report["loss"]), report
-        assert report["prediction_spread"] > 0, report  # not a constant model
-        assert report["reload_max_diff"] < 1e-5, report
-        assert report["rows_spread"] > 0, report
-        for combiner, diffs in report["reference_max_diff"].items():
-            for kind, diff in diffs.items():
-                assert diff < 1e-5, f"{kind} with combiner {combiner}: max |backend - NumPy| = {diff}"
+        assert_realizes_every_feature_kind(self.backend, self.overrides, tmp_path)
 
     @pytest.mark.parametrize("model", _installed_models())
     def test_trains_every_model(self, tmp_path, model):

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -48,6 +49,17 @@ def test_seed_ranking_preset_pins_the_tutorial(registry):
     assert list(cfg.model.hidden_units) == [256, 64]
     assert (cfg.model.table_optimizer.name, cfg.model.optimizer.name) == ("adam", "adagrad")
     assert cfg.data.name == "movielens_100k"
+
+
+@pytest.mark.parametrize("preset, plugin", [("seed_ranking", "ranking"), ("seed_retrieval", "two_tower")])
+def test_plugin_presets_come_from_the_plugins_own_conf_folder(registry, preset, plugin):
+    """The search-path plugin (hydra_plugins/rsx_plugin_presets) puts `<plugin>/conf/` on
+    Hydra's search path; rsx's own conf/ holds no experiment of that name."""
+    cfg = compose_config([f"experiment={preset}"], return_hydra_config=True)
+    sources = {s.provider: (s.schema, s.path) for s in cfg.hydra.runtime.config_sources}
+    assert sources[f"rsx-plugin:rsx_plugins.{plugin}.conf"] == ("pkg", f"rsx_plugins.{plugin}.conf")
+    assert cfg.model.name == plugin
+    assert not (Path(__file__).parents[2] / "conf" / "experiment" / f"{preset}.yaml").exists()
 
 
 def test_preset_values_can_still_be_overridden(registry):

@@ -81,10 +81,17 @@ report["padded_rows"] = [model.get_layer("embeddings").tables[t].embeddings.shap
 keras.distribution.set_distribution(None)
 count = 103  # 12 batches of 8 and a short one of 7, cut to 6 for 2 devices
 columns = {"u": np.arange(count, dtype=np.int32), "y": np.arange(count, dtype=np.float32)}
+# A multi-hot column (rows, 3): each row's ids are its row number, twice it and padding 0.
+columns["g"] = np.stack([columns["u"], 2 * columns["u"], np.zeros(count, np.int32)], axis=1)
 
 
 def batches(**kwargs):
-    return [b[0]["u"].numpy().tolist() for b in process_batches(columns, ["u"], "y", 8, seed=3, num_devices=2, **kwargs)]
+    found = list(process_batches(columns, ["u", "g"], "y", 8, seed=3, num_devices=2, **kwargs))
+    report.setdefault("two_d_rows_follow_their_ids", True)
+    for features, _ in found:
+        g, u = features["g"].numpy(), features["u"].numpy()
+        report["two_d_rows_follow_their_ids"] &= g.shape == (len(u), 3) and bool((g == np.stack([u, 2 * u, 0 * u], 1)).all())
+    return [b[0]["u"].numpy().tolist() for b in found]
 
 
 for shuffle in (False, True):

@@ -72,5 +72,6 @@ def test_each_process_gathers_its_part_of_the_same_global_batches(report, shuffl
     assert found["sizes"] == [8] * 12 + [6]
     assert found["cardinality"] == 13
     assert found["parts_make_whole"]  # process 0's part then process 1's = the global batch
+    assert report["two_d_rows_follow_their_ids"]  # (batch, max_length) features travel whole
     assert found["part_sizes"] == [3, 4]
     assert found["same_as_tf_dataset"]  # the batches every other backend sees for this seed

@@ -13,7 +13,7 @@ import mlflow
 import pytest
 
 from rsx.testing.cli import SMALL_RUN, explain, metric_history, run_rsx, runs, tracking_uri
-from rsx.testing.conformance import BackendConformance
+from rsx.testing.conformance import BackendConformance, assert_realizes_every_feature_kind
 
 TWO_TOWER = ["model=two_tower", *SMALL_RUN, "trainer.global_batch_size=128"]
 #: Metrics that must agree between runs that train the same model on the same batches.
@@ -28,6 +28,12 @@ class TestJaxDataParallelConformance(BackendConformance):
     # The global batch of the other backends (64 on one device), so every model takes as many
     # steps here as there.
     overrides = ("backend.cpu_devices=2", "trainer.global_batch_size=64")
+
+
+def test_sharded_tables_realize_every_feature_kind(tmp_path):
+    assert_realizes_every_feature_kind(
+        "jax_dataparallel", ("backend.cpu_devices=2", "backend.shard_tables=true"), tmp_path
+    )
 
 
 def _free_port() -> int:

@@ -2,11 +2,17 @@
 and its CLI runs record the CPU fallback where the MLflow UI shows it."""
 
 from rsx.testing.cli import SMALL_RUN, explain, run_rsx, runs
-from rsx.testing.conformance import BackendConformance
+from rsx.testing.conformance import BackendConformance, assert_realizes_every_feature_kind
 
 
 class TestTfSparseCoreConformance(BackendConformance):
     backend = "tf_sparsecore"
+
+
+def test_sparse_inputs_realize_every_feature_kind_on_the_fallback(tmp_path):
+    """The tf.SparseTensor form SparseCore gets (padding dropped, static dense shapes), checked
+    through the same DistributedEmbedding on CPU: lookups equal NumPy's, save/reload holds."""
+    assert_realizes_every_feature_kind("tf_sparsecore", ("backend.sparse_inputs=true",), tmp_path)
 
 
 def test_cli_run_without_a_tpu_is_tagged_as_a_fallback(tmp_path):
