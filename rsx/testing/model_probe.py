@@ -2,8 +2,8 @@
 
 Run as `python -m rsx.testing.model_probe <overrides...>` in a fresh process (the Keras
 backend is fixed at import); prints one JSON line: the final metrics, or {"error": ...}
-with the one-line message of an `RsxError`. Tests of models that read side features use it
-until the data plugins ship side features of their own.
+with the one-line message of an `RsxError`. Tests of models that read side features use it:
+the data has one feature of every kind (sequence included) and a rule only they explain.
 """
 
 from __future__ import annotations
