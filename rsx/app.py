@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rsx.config import register_core_schemas
+from rsx.contract import plugin_config
 from rsx.discovery import Registry, discover, register_plugin_configs
 from rsx.errors import RsxError
 
@@ -164,7 +165,7 @@ def _check_tracking(cfg: DictConfig) -> None:
 
     if not cfg.tracking.enabled or HydraConfig.get().mode != RunMode.RUN:
         return
-    if discover().backend(cfg.backend.name).process_index(cfg.backend) == 0:
+    if discover().backend(cfg.backend.name).process_index(plugin_config(cfg.backend)) == 0:
         from rsx.tracking import connect
 
         connect(cfg.tracking.uri, cfg.tracking.experiment)

@@ -267,6 +267,10 @@ class BackendPlugin(abc.ABC):
         config: this plugin's config, an instance of its config dataclass (`BackendSpec.config`).
     """
 
+    #: The `FeatureSpec` kinds `embeddings()` realizes. A v1 backend (written before kinds
+    #: existed) realizes ids only; a model needing more fails in one line naming the feature.
+    feature_kinds: tuple[str, ...] = ("id", "numeric")
+
     def __init__(self, config: Any):
         self.config = config
 
@@ -339,6 +343,18 @@ class BackendPlugin(abc.ABC):
 # --------------------------------------------------------------------------- specs
 
 
+def plugin_config(node: Any) -> Any:
+    """A plugin's config as plugins receive it: an instance of its config dataclass.
+
+    Composed configs are OmegaConf nodes; `OmegaConf.to_object` turns a node made from a
+    dataclass schema back into that dataclass (nested dataclasses too). Anything else (a
+    dataclass instance already, or a placeholder of a broken plugin) is returned unchanged.
+    """
+    from omegaconf import OmegaConf  # Light; keeps this module free of it at import.
+
+    return OmegaConf.to_object(node) if OmegaConf.is_config(node) else node
+
+
 def _load_object(dotted: str) -> Any:
     module_name, _, attribute = dotted.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
@@ -358,6 +374,13 @@ class BackendSpec:
         process_index: config -> this process's index in a multi-process job (0 when there
             is one process), known before any framework starts; only process 0 opens an
             MLflow run. Pure, like `environment`.
+        check: config -> None, raising `ConfigError` (one line naming the key) for values
+            the config's types cannot reject (free-text choices, ranges, combinations).
+            Called before `environment`, before any framework import; `environment` and the
+            plugin may then trust the config.
+
+    Every callable here and the plugin itself receive the config as an instance of `config`
+    (the dataclass), never an OmegaConf node.
     """
 
     name: str
@@ -366,6 +389,7 @@ class BackendSpec:
     environment: Callable[[Any], Mapping[str, str]]
     description: str = ""
     process_index: Callable[[Any], int] = lambda config: 0
+    check: Optional[Callable[[Any], None]] = None
 
     def load(self) -> type[BackendPlugin]:
         """Imports the implementation; call only after `environment` is applied."""
@@ -383,6 +407,9 @@ class ModelSpec:
         description: one line shown in plugin listings and `--help`.
         main_metric: the final metric that ranks runs of this model (sweeps, Optuna, reports).
         greater_is_better: whether a larger `main_metric` is better.
+        check: config -> None, raising `ConfigError` for values the config's types cannot
+            reject (e.g. two towers of different widths); called before any framework import,
+            so a bad value fails in one line before data is prepared or Keras starts.
     """
 
     name: str
@@ -391,6 +418,7 @@ class ModelSpec:
     description: str = ""
     main_metric: str = "test_loss"
     greater_is_better: bool = False
+    check: Optional[Callable[[Any], None]] = None
 
     def load(self) -> type[ModelPlugin]:
         return _load_object(self.implementation)

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 import rsx
+from rsx.contract import plugin_config
 from rsx.discovery import discover
 from rsx.environment import apply_environment
 from rsx.errors import RsxError
@@ -86,9 +87,10 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     registry = discover()
     backend_spec = registry.backend(cfg.backend.name)
     model_spec = registry.model(cfg.model.name)
-    apply_environment(backend_spec.environment(cfg.backend))
+    backend_config = plugin_config(cfg.backend)
+    apply_environment(backend_spec.environment(backend_config))
 
-    tracker = make_tracker(cfg, backend_spec.process_index(cfg.backend))
+    tracker = make_tracker(cfg, backend_spec.process_index(backend_config))
     # A rerun of a job that was killed continues its MLflow run and its last checkpoint.
     from rsx.resume import PROCESS_TAG, discard, plan, this_process
 

@@ -107,6 +107,21 @@ def _check(key: str, value: Any, rule: tuple[Callable[[Any], bool], str]) -> Non
         raise ConfigError(f"{key}={value!r} is out of range", f"set {key} to {wanted}")
 
 
+def check_plugins(cfg: DictConfig) -> None:
+    """Runs the selected backend's and model's `check(config)` on their typed configs.
+
+    Before any framework import and before the backend's environment is computed: a value
+    only the plugin can judge fails here, in one line naming its key.
+    """
+    from rsx.contract import plugin_config
+    from rsx.discovery import discover
+
+    registry = discover()
+    for spec, node in ((registry.backend(cfg.backend.name), cfg.backend), (registry.model(cfg.model.name), cfg.model)):
+        if spec.check is not None:
+            spec.check(plugin_config(node))
+
+
 def validate(cfg: DictConfig) -> dict[str, Any]:
     """Raises `ConfigError` (one line, naming the key) for the first invalid value; returns
     the resolved config."""
@@ -123,4 +138,5 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
         rule = RULES.get(key) or LEAF_RULES.get(key.rpartition(".")[2])
         if rule is not None and value is not None:
             _check(key, value, rule)
+    check_plugins(cfg)
     return container

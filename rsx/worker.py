@@ -166,9 +166,12 @@ def run_in_fresh_process(
         context: copied into the result (the job's place in a sweep).
         prefix: put before every line of the worker's output (e.g. "[job 3] ").
     """
+    from rsx.contract import plugin_config
     from rsx.discovery import discover
+    from rsx.validation import check_plugins
 
-    environment = dict(discover().backend(cfg.backend.name).environment(cfg.backend))
+    check_plugins(cfg)  # The environment below may trust the backend's config.
+    environment = dict(discover().backend(cfg.backend.name).environment(plugin_config(cfg.backend)))
     job_file = write_job_file(cfg, overrides, output_dir, context)
     result_file = job_file.parent / RESULT_FILE
     result_file.unlink(missing_ok=True)  # A result left by an earlier attempt is not this one's.

@@ -12,13 +12,17 @@ from .config import CpuReferenceConfig
 KERAS_BACKENDS = ("tensorflow", "jax")
 
 
-def environment(config) -> dict[str, str]:
+def check(config) -> None:
+    """Rejects a Keras backend cpu_reference does not run on, or a bad jit_compile value."""
     if config.keras_backend not in KERAS_BACKENDS:
         raise ConfigError(
             f"backend.keras_backend={config.keras_backend!r} is not supported by cpu_reference",
             f"use one of: {', '.join(KERAS_BACKENDS)}",
         )
-    jit_compile_option(config.jit_compile)  # A bad value fails before any framework starts.
+    jit_compile_option(config.jit_compile)
+
+
+def environment(config) -> dict[str, str]:
     env = {"KERAS_BACKEND": config.keras_backend}
     if config.keras_backend == "jax":
         env["JAX_PLATFORMS"] = "cpu"
@@ -30,5 +34,6 @@ spec = BackendSpec(
     config=CpuReferenceConfig,
     implementation="rsx_plugins.cpu_reference.backend:CpuReferenceBackend",
     environment=environment,
+    check=check,
     description="one device, plain Embedding tables with their own optimizers",
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import keras
 
-from rsx.api import BackendPlugin, RuntimeInfo, jit_compile_option
+from rsx.api import FEATURE_KINDS, BackendPlugin, RuntimeInfo, jit_compile_option
 from rsx.api.engine import EmbeddingLookup, routed_optimizer, tf_dataset
 
 
 class CpuReferenceBackend(BackendPlugin):
     """One device; plain `Embedding` tables; per-table optimizers via `TableRoutedOptimizer`."""
+
+    feature_kinds = FEATURE_KINDS
 
     def setup(self) -> RuntimeInfo:
         return RuntimeInfo(

@@ -2,7 +2,7 @@
 
 from rsx.api import ModelSpec
 
-from .config import DcnConfig
+from .config import DcnConfig, check
 
 spec = ModelSpec(
     name="dcn",
@@ -11,4 +11,5 @@ spec = ModelSpec(
     description="DCN-v2 (keras-rs FeatureCross) over ids + side features -> rating or liked",
     # The loss ranks both targets: MSE for regression (same order as RMSE), log-loss for binary.
     main_metric="test_loss",
+    check=check,
 )

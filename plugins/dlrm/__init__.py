@@ -2,7 +2,7 @@
 
 from rsx.api import ModelSpec
 
-from .config import DlrmConfig
+from .config import DlrmConfig, check
 
 spec = ModelSpec(
     name="dlrm",
@@ -11,4 +11,5 @@ spec = ModelSpec(
     description="DLRM (keras-rs DotInteraction) over ids + side features -> rating or liked",
     # The loss ranks both targets: MSE for regression (same order as RMSE), log-loss for binary.
     main_metric="test_loss",
+    check=check,
 )

@@ -18,12 +18,17 @@ from .config import JaxDataParallelConfig
 _DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
+def check(config) -> None:
+    """Rejects values the config's types cannot: a device count below 1, a bad cluster."""
+    if config.cpu_devices is not None and config.cpu_devices < 1:
+        raise ConfigError(f"backend.cpu_devices={config.cpu_devices} must be at least 1", "set backend.cpu_devices=2")
+    resolve_cluster(config)
+
+
 def environment(config) -> dict[str, str]:
     """KERAS_BACKEND=jax, plus virtual CPU devices and CPU collectives where asked for."""
     env = {"KERAS_BACKEND": "jax"}
     if config.cpu_devices is not None:
-        if config.cpu_devices < 1:
-            raise ConfigError(f"backend.cpu_devices={config.cpu_devices} must be at least 1", "set backend.cpu_devices=2")
         # Keep the user's other XLA flags; only the device count is ours.
         kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(_DEVICE_COUNT_FLAG)]
         env["XLA_FLAGS"] = " ".join([*kept, f"{_DEVICE_COUNT_FLAG}={config.cpu_devices}"])
@@ -44,6 +49,7 @@ spec = BackendSpec(
     implementation="rsx_plugins.jax_dataparallel.backend:JaxDataParallelBackend",
     environment=environment,
     process_index=process_index,
+    check=check,
     description="JAX, keras.distribution.DataParallel over all devices (or hosts); tables optionally sharded",
 )
 

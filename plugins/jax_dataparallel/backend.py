@@ -9,7 +9,7 @@ import re
 import jax
 import keras
 
-from rsx.api import BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
+from rsx.api import FEATURE_KINDS, BackendPlugin, ConfigError, PluginError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import EmbeddingLookup, routed_optimizer
 
 from .cluster import resolve_cluster
@@ -42,6 +42,8 @@ class JaxDataParallelBackend(BackendPlugin):
     instead split every embedding table's rows over the same devices, while the batch
     stays split as before.
     """
+
+    feature_kinds = FEATURE_KINDS
 
     def setup(self) -> RuntimeInfo:
         config = self.config

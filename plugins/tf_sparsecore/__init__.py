@@ -33,7 +33,8 @@ TF_XLA_FLAGS = (
 
 
 def check_config(config) -> None:
-    """Rejects values OmegaConf's types cannot (free-text choices), naming the key."""
+    """Rejects values OmegaConf's types cannot (free-text choices), naming the key
+    (`BackendSpec.check`)."""
     if config.tpu not in TPU_MODES:
         raise ConfigError(f"backend.tpu={config.tpu!r} is not one of {', '.join(TPU_MODES)}", "set backend.tpu=auto")
     if str(config.table_stacking) not in TABLE_STACKING:
@@ -73,7 +74,6 @@ def environment(config) -> dict[str, str]:
 
     Pure and framework-free: `libtpu` is located without importing TensorFlow.
     """
-    check_config(config)
     env = {"KERAS_BACKEND": "tensorflow"}
     if config.tpu == "required" and not wants_tpu(config):
         raise ConfigError(
@@ -101,5 +101,6 @@ spec = BackendSpec(
     config=TfSparseCoreConfig,
     implementation="rsx_plugins.tf_sparsecore.backend:TfSparseCoreBackend",
     environment=environment,
+    check=check_config,
     description="TensorFlow TPUStrategy, tables on SparseCore via keras-rs DistributedEmbedding (CPU fallback)",
 )

@@ -8,10 +8,10 @@ import logging
 import keras
 import tensorflow as tf
 
-from rsx.api import BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
+from rsx.api import FEATURE_KINDS, BackendPlugin, PluginError, RsxError, RuntimeInfo, jit_compile_option
 from rsx.api.engine import make_optimizer, routed_optimizer, tf_dataset
 
-from . import check_config, wants_tpu
+from . import wants_tpu
 from .layer import DistributedLookup
 from .tables import DEFAULT_DEVICE, SPARSECORE, feature_configs
 from .tpu import NoTpu, TpuSystem, apply_sparsecore_limits, connect_tpu
@@ -28,12 +28,12 @@ class TfSparseCoreBackend(BackendPlugin):
     are plain variables, so `TableRoutedOptimizer` gives each one its own optimizer there.
     """
 
+    feature_kinds = FEATURE_KINDS
     #: Builds the TPU resolver; tests replace it with a fake.
     resolver_factory = None
 
     def __init__(self, config):
         super().__init__(config)
-        check_config(config)
         self.tpu: TpuSystem | None = None
         self.fallback_reason = ""
         self._dense = None  # The dense optimizer's spec, once `optimizer()` was called.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from rsx.api import ITEM_ID, RATING, USER_ID, ConfigError, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
+from rsx.api import ITEM_ID, RATING, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 
 from . import retrieval
 
@@ -52,16 +52,7 @@ class TwoTowerModel(ModelPlugin):
 
     def build(self, embeddings, global_batch_size):
         self.global_batch_size = global_batch_size  # Candidate lookups after training use it.
-        config = self.config
-        user_width = (list(config.user_layers) or [config.embedding_dim])[-1]
-        candidate_width = (list(config.candidate_layers) or [config.embedding_dim])[-1]
-        if user_width != candidate_width:
-            raise ConfigError(
-                f"the user tower ends at width {user_width} but the candidate tower at "
-                f"{candidate_width} (model.user_layers={list(config.user_layers)}, "
-                f"model.candidate_layers={list(config.candidate_layers)})",
-                "make both towers end with the same width: their dot product is the score",
-            )
+        config = self.config  # Tower widths are checked by `spec.check` before this runs.
         inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
         vectors = embeddings(inputs)
         user = _tower(vectors[USER_ID], list(config.user_layers), config.activation, USER_TOWER)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import numpy as np
 
-from rsx.contract import FeatureSpec, TableSpec
+from rsx.contract import BackendPlugin, FeatureSpec, ModelPlugin, TableSpec
 from rsx.data.prepared import PreparedData
-from rsx.errors import ConfigError, DataError
+from rsx.errors import ConfigError, DataError, PluginError
 
 log = logging.getLogger("rsx")
 
@@ -26,6 +26,18 @@ OVERFLOW = ("truncate", "error")
 def input_names(features: list[FeatureSpec]) -> list[str]:
     """The columns the model is fed: each feature's ids/values, then its weights if any."""
     return [name for feature in features for name in feature.inputs()]
+
+
+def check_backend_realizes(backend: BackendPlugin, name: str, plugin: ModelPlugin) -> None:
+    """Fails in one line when the model needs a feature kind the backend does not realize."""
+    for feature in plugin.features():
+        if feature.kind not in backend.feature_kinds:
+            raise PluginError(
+                f"model feature '{feature.name}' is {feature.kind}, which backend '{name}' does not "
+                f"realize (it declares feature_kinds={tuple(backend.feature_kinds)})",
+                "use a backend that does (cpu_reference, jax_dataparallel, tf_sparsecore), or "
+                "realize the kind in its embeddings() and add it to BackendPlugin.feature_kinds",
+            )
 
 
 def model_columns(

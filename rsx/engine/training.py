@@ -15,13 +15,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo
+from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo, plugin_config
 from rsx.data.prepared import PreparedData
 from rsx.engine.callbacks import EpochMetrics, KillAt, NonFiniteLoss
 from rsx.engine.checkpoints import EpochCheckpoint, restore
-from rsx.engine.inputs import input_names, model_columns
+from rsx.engine.inputs import check_backend_realizes, input_names, model_columns
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
-from rsx.errors import ConfigError, DataError, RsxError
+from rsx.errors import ConfigError, RsxError
 
 log = logging.getLogger("rsx")
 
@@ -113,7 +113,7 @@ def train_and_evaluate(
     trainer = cfg.trainer
     keras.utils.set_random_seed(trainer.seed)
 
-    backend = backend_spec.load()(cfg.backend)
+    backend = backend_spec.load()(plugin_config(cfg.backend))
     runtime = backend.setup()
     tracker.set_tags(
         {
@@ -132,7 +132,8 @@ def train_and_evaluate(
         log.warning("rsx: multi-process jobs are not checkpointed; a rerun starts from scratch")
         resume = None
 
-    plugin = model_spec.load()(cfg.model, data)
+    plugin = model_spec.load()(plugin_config(cfg.model), data)
+    check_backend_realizes(backend, backend_spec.name, plugin)
     label = plugin.label()
     # Every split is read and checked before anything is built: a bad column fails in one line.
     columns = {

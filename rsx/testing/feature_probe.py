@@ -23,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+from rsx.contract import plugin_config
 from rsx.discovery import discover
 from rsx.environment import apply_environment
 from rsx.testing.compose import compose_config
@@ -49,7 +50,10 @@ def reference(rows: np.ndarray, kind: str, ids: np.ndarray, weights, combiner: s
 def main(overrides: list[str]) -> dict:
     cfg = compose_config(overrides)
     spec = discover().backend(cfg.backend.name)
-    apply_environment(spec.environment(spec_config(spec, cfg.backend)))
+    config = plugin_config(cfg.backend)
+    if spec.check is not None:
+        spec.check(config)
+    apply_environment(spec.environment(config))
 
     import keras
 
@@ -59,7 +63,7 @@ def main(overrides: list[str]) -> dict:
     from rsx.testing.all_kinds import AllKindsConfig, AllKindsModel, all_kinds_data
 
     keras.utils.set_random_seed(0)
-    backend = spec.load()(spec_config(spec, cfg.backend))
+    backend = spec.load()(config)
     runtime = backend.setup()
     report = {"replicas": runtime.replicas, "keras_backend": runtime.keras_backend}
 
@@ -121,11 +125,6 @@ def main(overrides: list[str]) -> dict:
         }
     report["rows_spread"] = float(np.ptp(rows))
     return report
-
-
-def spec_config(spec, node):
-    """The backend's config as its plugin receives it."""
-    return node
 
 
 def _diff(got, want) -> float:

@@ -107,3 +107,20 @@ def test_selecting_the_broken_dataset_is_one_clear_error(site, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("rsx: error: data 'broken_data' from rsx-broken-dataset 0.0.4 is installed but failed")
     assert "Traceback" not in result.stderr
+
+
+def test_out_of_tree_v1_model_still_trains_and_is_told_what_to_change(site, tmp_path):
+    """A model written against contract v1 (`build(self, embeddings)`, reading
+    `self.global_batch_size`) trains on the v1 out-of-tree backend; rsx warns once, in one
+    line, with the v2 signature."""
+    result = run_rsx(
+        ["backend=tiny", "model=tiny_v1", "data=synthetic", "data.num_interactions=2000",
+         "data.num_users=50", "data.num_items=30", "trainer.epochs=1", "trainer.verbose=0"],
+        tmp_path, env=_with_site(site),
+    )
+    assert result.returncode == 0, explain(result)
+    output = result.stdout + result.stderr
+    assert output.count("TinyV1Model.build(embeddings) is the v1 signature; declare "
+                        "build(self, embeddings, global_batch_size)") == 1
+    (run,) = runs(tmp_path)
+    assert run.info.status == "FINISHED" and "test_loss" in run.data.metrics

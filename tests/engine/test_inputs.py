@@ -91,3 +91,23 @@ def test_bad_columns_fail_in_one_line_naming_the_feature(feature, message):
 def test_feature_spec_rejects_a_kind_it_cannot_be(fields, message):
     with pytest.raises(PluginError, match=f"^model feature 'f' {message}"):
         FeatureSpec("f", **fields)
+
+
+def test_a_backend_written_before_kinds_rejects_a_multi_hot_feature_in_one_line():
+    from rsx.contract import BackendPlugin, ModelPlugin
+    from rsx.engine.inputs import check_backend_realizes
+
+    class V1Backend(BackendPlugin):  # declares no feature_kinds: ids (and numeric) only
+        setup = embeddings = optimizer = dataset = None
+
+    class Model(ModelPlugin):
+        def features(self):
+            return [FeatureSpec("item_id", "item"), FeatureSpec("genres", "genre", "multi_hot", 3)]
+
+        tables = build = None
+
+    backend, model = V1Backend(None), Model(None, _data())
+    with pytest.raises(PluginError, match=r"^model feature 'genres' is multi_hot, which backend 'old' does not realize"):
+        check_backend_realizes(backend, "old", model)
+    backend.feature_kinds = ("id", "multi_hot", "numeric", "sequence")
+    check_backend_realizes(backend, "old", model)

@@ -4,7 +4,7 @@ import pytest
 
 from rsx.errors import ConfigError
 from rsx.testing.conformance import BackendConformance
-from rsx_plugins.cpu_reference import CpuReferenceConfig, environment
+from rsx_plugins.cpu_reference import CpuReferenceConfig, environment, spec
 
 
 class TestCpuReferenceOnTensorFlow(BackendConformance):
@@ -23,4 +23,4 @@ def test_keras_backend_choice_sets_the_environment():
 
 def test_unsupported_keras_backend_names_the_key():
     with pytest.raises(ConfigError, match="backend.keras_backend='mxnet'"):
-        environment(CpuReferenceConfig(keras_backend="mxnet"))
+        spec.check(CpuReferenceConfig(keras_backend="mxnet"))

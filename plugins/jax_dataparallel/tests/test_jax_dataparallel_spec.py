@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from rsx.errors import ConfigError
-from rsx_plugins.jax_dataparallel import JaxDataParallelConfig, environment, process_index, resolve_cluster
+from rsx_plugins.jax_dataparallel import JaxDataParallelConfig, environment, process_index, resolve_cluster, spec
 
 
 def test_environment_is_jax_and_leaves_devices_alone_by_default(monkeypatch):
@@ -27,7 +27,7 @@ def test_cpu_devices_makes_virtual_cpu_devices_and_keeps_other_xla_flags(monkeyp
 
 def test_cpu_devices_below_one_names_the_key():
     with pytest.raises(ConfigError, match=r"backend.cpu_devices=0"):
-        environment(JaxDataParallelConfig(cpu_devices=0))
+        spec.check(JaxDataParallelConfig(cpu_devices=0))
 
 
 def test_several_processes_use_gloo_collectives():

@@ -71,11 +71,12 @@ def test_tpu_required_without_a_tpu_runtime_is_one_clear_error(no_libtpu):
 @pytest.mark.parametrize(
     "field, value, key",
     [("tpu", "yes", "backend.tpu"), ("table_stacking", "rows", "backend.table_stacking"),
-     ("max_ids_per_partition", 0, "backend.max_ids_per_partition"), ("jit_compile", "maybe", "backend.jit_compile")],
+     ("max_ids_per_partition", 0, "backend.max_ids_per_partition"), ("jit_compile", "maybe", "backend.jit_compile"),
+     ("sparse_inputs", "maybe", "backend.sparse_inputs")],
 )
 def test_bad_values_name_their_key(no_libtpu, field, value, key):
     with pytest.raises(ConfigError, match=key):
-        environment(TfSparseCoreConfig(**{field: value}))
+        spec.check(TfSparseCoreConfig(**{field: value}))
 
 
 def _run(code: str, pythonpath: str) -> dict:

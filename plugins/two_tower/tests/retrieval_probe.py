@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from omegaconf import OmegaConf
 
-from rsx.api import ConfigError, PreparedData
+from rsx.api import PreparedData
 from rsx.api.engine import EmbeddingLookup
 from rsx_plugins.two_tower.config import TwoTowerConfig
 from rsx_plugins.two_tower.model import TwoTowerModel
@@ -113,9 +113,4 @@ report["text"] = text_report.text()
 artifacts = plugin.artifacts(model, data)
 report["artifact_names"] = sorted(artifacts)
 report["artifact_users"] = [u["user_id"] for u in artifacts[f"top_{K}.json"]["users"]]
-
-try:
-    built(user_layers=[8], candidate_layers=[])
-except ConfigError as error:
-    report["width_error"] = str(error)
 print(json.dumps(report, default=str))

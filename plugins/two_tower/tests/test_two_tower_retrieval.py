@@ -65,6 +65,3 @@ def test_artifact_lists_titles_as_text_and_json(report):
     assert f"1. Movie {report['top_ids'][0][0]}" in report["text"]
     assert "movies rated in training left out" in report["text"]
 
-
-def test_towers_of_different_widths_name_both_keys(report):
-    assert "model.user_layers=[8], model.candidate_layers=[]" in report["width_error"]

@@ -39,3 +39,13 @@ def test_seed_retrieval_pins_the_tutorial(registry):
 def test_seed_retrieval_composes_with_the_data_parallel_backend(registry):
     cfg = _compose(["experiment=seed_retrieval", "backend=jax_dataparallel", "backend.cpu_devices=2"])
     assert (cfg.backend.name, cfg.backend.cpu_devices, cfg.model.name) == ("jax_dataparallel", 2, "two_tower")
+
+
+def test_towers_of_different_widths_fail_the_spec_check_naming_both_keys(registry):
+    from rsx.api import ConfigError
+    from rsx_plugins.two_tower import TwoTowerConfig
+
+    spec = registry.model("two_tower")
+    with pytest.raises(ConfigError, match=r"model.user_layers=\[8\], model.candidate_layers=\[\]"):
+        spec.check(TwoTowerConfig(user_layers=[8], candidate_layers=[]))
+    spec.check(TwoTowerConfig(user_layers=[16, 8], candidate_layers=[8]))
