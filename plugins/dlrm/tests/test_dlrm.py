@@ -38,3 +38,20 @@ def test_binary_on_jax_logs_auc_and_log_loss():
 def test_ids_only_model_without_numeric_features_trains():
     result = probe(["model=dlrm", "model.features=[]", "trainer.batch_size=64"])
     assert set(result["metrics"]) >= {"test_rmse", "baseline_test_rmse"}
+
+
+def test_cli_names_a_feature_the_data_lacks_in_one_line(tmp_path):
+    from rsx.testing.cli import explain, run_rsx
+
+    result = run_rsx(["model=dlrm", "data=synthetic", "model.features=[mood]", "tracking.enabled=false"], tmp_path)
+    assert result.returncode == 2, explain(result)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("rsx: error: model.features names 'mood'") and "Traceback" not in result.stderr
+
+
+def test_check_runs_before_training_from_the_cli(tmp_path):
+    from rsx.testing.cli import explain, run_rsx
+
+    result = run_rsx(["model=dlrm", "data=synthetic", "model.target=ordinal", "tracking.enabled=false"], tmp_path)
+    assert result.returncode == 2, explain(result)
+    assert "model.target='ordinal'" in result.stderr.strip().splitlines()[-1]
