@@ -15,7 +15,10 @@ TUTORIAL_INITIALIZER = {"class_name": "VarianceScaling", "config": {"mode": "fan
 class RankingConfig:
     # Plugin name; selects this model.
     name: str = "ranking"
-    # Width of the user and movie embeddings.
+    # Side features of the data (its schema's names, e.g. [genres, year]) whose embeddings
+    # or values join the user and item embeddings before the MLP; [] = ids only (the tutorial).
+    features: list[str] = dataclasses.field(default_factory=list)
+    # Width of the user and movie embeddings (and of the side features' tables).
     embedding_dim: int = 32
     # How table rows start: a Keras initializer name ("uniform") or a serialized one
     # ({class_name: ..., config: {...}}); the default is the tutorial's (keras-rs TableConfig's).

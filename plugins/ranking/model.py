@@ -5,43 +5,43 @@ from __future__ import annotations
 import keras
 from omegaconf import OmegaConf
 
-from rsx.api import ITEM_ID, USER_ID, FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
-
-
-#: Feature -> the table it is looked up in (the tutorial's names).
-TABLES = {USER_ID: "user_table", ITEM_ID: "movie_table"}
+from rsx.api import ModelPlugin, OptimizerSpec, declare_inputs
+from rsx.api.engine import feature_inputs, feature_vectors
 
 
 class RankingModel(ModelPlugin):
     """Predicts a rating from a user and a movie: concatenated embeddings through an MLP.
 
     The tutorial's shape (dim 32; Dense 256 relu, 64 relu, 1; MSE; RMSE), every width and
-    optimizer configurable. Tables are declared, not built: the backend realizes them.
+    optimizer configurable. `model.features` adds side features of the data: their
+    embeddings (ids, multi-hot, sequences averaged) or standardized values are concatenated
+    after the user and item embeddings. Tables are declared, not built: the backend realizes
+    them.
     """
 
-    def features(self):
-        return [FeatureSpec(feature, table) for feature, table in TABLES.items()]
-
-    def tables(self):
-        table_optimizer = OptimizerSpec.from_config(self.config.table_optimizer)
-        initializer = self.config.embeddings_initializer
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        initializer = config.embeddings_initializer
         if OmegaConf.is_config(initializer):
             initializer = OmegaConf.to_container(initializer)
-        return [
-            TableSpec(
-                name=table,
-                vocabulary_size=self.data.vocabulary_sizes[feature],
-                embedding_dim=self.config.embedding_dim,
-                optimizer=table_optimizer,
-                initializer=initializer,
-            )
-            for feature, table in TABLES.items()
-        ]
+        self.inputs = declare_inputs(
+            data,
+            list(config.features),
+            config.embedding_dim,
+            OptimizerSpec.from_config(config.table_optimizer),
+            initializer,
+        )
+
+    def features(self):
+        return list(self.inputs.features)
+
+    def tables(self):
+        return list(self.inputs.tables)
 
     def build(self, embeddings, global_batch_size):
-        inputs = {f.name: keras.Input(shape=(), dtype="int32", name=f.name) for f in self.features()}
-        vectors = embeddings(inputs)
-        x = keras.layers.Concatenate(name="concatenate")([vectors[USER_ID], vectors[ITEM_ID]])
+        inputs = feature_inputs(self.inputs.features)
+        vectors = feature_vectors(self.inputs.features, inputs, embeddings)
+        x = keras.layers.Concatenate(name="concatenate")([vectors[f.name] for f in self.inputs.features])
         for i, units in enumerate(self.config.hidden_units):
             x = keras.layers.Dense(units, activation=self.config.activation, name=f"hidden_{i}")(x)
         # float32 whatever the dtype policy: a 16-bit rating would round it to ~3 digits (Keras'

@@ -27,6 +27,7 @@ from rsx.data.prepared import ITEM_ID, LABEL, RATING, TIMESTAMP, USER_ID, Prepar
 from rsx.data.schema import Schema, SideFeature
 from rsx.data.spec import DatasetSpec
 from rsx.errors import ConfigError, DataError, PluginError, RsxError
+from rsx.model_inputs import ModelInputs, check_target, declare_inputs
 from rsx.options import OptimizerConfig, jit_compile_option
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "FeatureSpec",
     "LABEL",
     "ITEM_ID",
+    "ModelInputs",
     "ModelPlugin",
     "ModelSpec",
     "OptimizerConfig",
@@ -57,6 +59,8 @@ __all__ = [
     "TIMESTAMP",
     "TableSpec",
     "USER_ID",
+    "check_target",
+    "declare_inputs",
     "fingerprint",
     "jit_compile_option",
     "line_of",

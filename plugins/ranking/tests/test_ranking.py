@@ -41,3 +41,33 @@ def test_tables_start_like_the_tutorials_unless_configured():
     }
     config = OmegaConf.merge(OmegaConf.structured(RankingConfig()), {"embeddings_initializer": "uniform"})
     assert {t.initializer for t in RankingModel(config, _data()).tables()} == {"uniform"}
+
+
+def test_side_features_join_the_ids_with_their_own_tables():
+    from rsx.testing.side_features import side_feature_data
+
+    data = side_feature_data(rows=100)
+    config = OmegaConf.merge(OmegaConf.structured(RankingConfig()), {"features": ["genres", "year", "occupation"]})
+    model = RankingModel(config, data)
+    assert [(f.name, f.kind, f.table, f.max_length) for f in model.features()] == [
+        ("user_id", "id", "user_table", 1),
+        ("item_id", "id", "movie_table", 1),
+        ("genres", "multi_hot", "genres_table", 3),
+        ("year", "numeric", None, 1),
+        ("occupation", "id", "occupation_table", 1),
+    ]
+    tables = {t.name: t.vocabulary_size for t in model.tables()}
+    assert tables == {"user_table": 41, "movie_table": 61, "genres_table": 6, "occupation_table": 4}
+
+
+def test_a_feature_missing_from_the_data_is_one_line_naming_it():
+    import pytest
+
+    from rsx.api import DataError
+    from rsx.testing.side_features import side_feature_data
+
+    config = OmegaConf.merge(OmegaConf.structured(RankingConfig()), {"features": ["genres", "tags"]})
+    with pytest.raises(DataError) as error:
+        RankingModel(config, side_feature_data(rows=100))
+    assert "'tags'" in str(error.value) and "model.features" in str(error.value)
+    assert "\n" not in str(error.value)
