@@ -8,6 +8,6 @@ spec = ModelSpec(
     name="ranking",
     config=RankingConfig,
     implementation="rsx_plugins.ranking.model:RankingModel",
-    description="user/movie embeddings -> MLP -> rating (MSE, RMSE)",
+    description="user/item embeddings (+ side features) -> MLP -> rating (MSE, RMSE)",
     main_metric="test_rmse",
 )

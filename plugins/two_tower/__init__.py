@@ -1,10 +1,11 @@
-"""two_tower: a user tower and a candidate tower scored by their dot product, as in the KerasRS
-data-parallel retrieval tutorial, with brute-force top-k retrieval over every movie.
+"""two_tower: a user tower and a candidate tower scored by their dot product, trained as in the
+KerasRS data-parallel retrieval tutorial (MSE on ratings) or with in-batch softmax negatives
+(`model.loss=softmax`), and scored by full-catalogue retrieval against the most-popular baseline.
 
-Runs are ranked by `test_recall_at_{top_k}` (test_recall_at_10 by default): a retrieval stage
-exists to put the items a user will like among the k it hands to a ranker, which is exactly
-what recall@k measures; the MSE it trains on only says how well it predicts ratings of pairs
-it is shown.
+The main metric is `test_recall_at_{top_k}` (test_recall_at_10 by default), and runs are ranked
+by its validation twin: a retrieval stage exists to put the items a user will like among the k
+it hands to a ranker, which is exactly what recall@k measures; an MSE on ratings only says how
+well it predicts ratings of pairs it is shown.
 """
 
 from rsx.api import ConfigError, ModelSpec
@@ -29,7 +30,7 @@ spec = ModelSpec(
     name="two_tower",
     config=TwoTowerConfig,
     implementation="rsx_plugins.two_tower.model:TwoTowerModel",
-    description="user tower . movie tower -> rating (MSE); brute-force top-k, recall/ndcg@k",
+    description="user tower . item tower: MSE (tutorial) or in-batch softmax; full-catalogue recall/NDCG@k vs most-popular",
     main_metric="test_recall_at_{top_k}",
     greater_is_better=True,
     check=check,
