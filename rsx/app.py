@@ -43,8 +43,21 @@ $CONFIG
 """
 
 
-#: Presets in conf/data/ that are not plugin names (each names its plugin in `dataset`).
-DATA_PRESETS = "data=movielens_100k | movielens_1m   (the tutorials' MovieLens: raw ids are the table rows)"
+def preset_names(group: str) -> list[str]:
+    """The options of a preset group (`experiment`, `hparams_search`): the YAML files in rsx's
+    own `conf/<group>/` and in every plugin package's `conf/<group>/`, the same places Hydra
+    searches (`hydra_plugins.rsx_plugin_presets`), so `--help` lists exactly what composes."""
+    import importlib.resources
+
+    from hydra_plugins.rsx_plugin_presets.presets import preset_packages
+
+    names = set()
+    for package in ("rsx.conf", *preset_packages()):
+        folder = importlib.resources.files(package) / group
+        if folder.is_dir():
+            names.update(entry.name[:-5] for entry in folder.iterdir()
+                         if entry.name.endswith(".yaml") and not entry.name.startswith("_"))
+    return sorted(names)
 
 
 def _group_listing(registry: Registry) -> str:
@@ -53,10 +66,12 @@ def _group_listing(registry: Registry) -> str:
         for name in registry.names(kind):
             spec = registry.record(kind, name).spec
             lines.append(f"{kind}={name:<20} {spec.description}")
-    lines.append(DATA_PRESETS)
-    lines.append("experiment=seed_ranking | seed_retrieval | retrieval_softmax | latest_small_dcn | movielens_dcn | ranking_large_batch")
-    lines.append("           (presets of published workloads, the tuned models, the GPU recipe)")
-    lines.append("hparams_search=ranking_optuna | two_tower_optuna   (Optuna searches; run as a multirun)")
+    # Presets in conf/data/ that are not dataset names (each names its plugin in `dataset`).
+    data_presets = [name for name in preset_names("data") if name not in registry.names("data")]
+    lines.append(f"data={' | '.join(data_presets)}   (presets; e.g. the tutorials' MovieLens with raw ids as rows)")
+    for group, about in (("experiment", "presets: published workloads, tuned models, the GPU recipe"),
+                         ("hparams_search", "Optuna searches; run as a multirun")):
+        lines.append(f"{group}={' | '.join(preset_names(group))}   ({about})")
     lines.append("hydra/launcher=joblib | slurm | submitit_slurm   (parallel jobs / a SLURM cluster, with -m)")
     return "\n".join(lines)
 
