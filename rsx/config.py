@@ -15,6 +15,11 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
+from rsx.ranges import Range, at_least, between, one_of, or_null, ranged
+
+#: Keras dtype policies a run may use: variables stay float32 in all of them.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
 
 @dataclasses.dataclass
 class SplitConfig:
@@ -27,24 +32,24 @@ class SplitConfig:
     # last `leave_out` interactions by time are the test split, the ones before validation).
     split: str = "random"
     # Fraction of the rows for train + validation; the rest is the test split.
-    train_fraction: float = 0.8
+    train_fraction: float = ranged(0.8, between(0, 1))
     # Fraction of those training rows held out as the validation split.
-    validation_fraction: float = 0.1
+    validation_fraction: float = ranged(0.1, between(0, 1))
     # "train": validation is held out of the training rows. "test": validation IS the test
     # split (the tutorials did this; runs are tagged rsx.validation=test). Never tune on it.
     validation_from: str = "train"
     # Seed of the split's shuffle (random, random_per_user; the tutorials: 42).
     split_seed: int = 42
     # tf.data shuffle buffer of the "random" split (the tutorials: 100_000; 1 keeps row order).
-    shuffle_buffer: int = 100_000
+    shuffle_buffer: int = ranged(100_000, at_least(1))
     # leave_one_out: interactions per user held out for test (and as many for validation).
-    leave_out: int = 1
+    leave_out: int = ranged(1, at_least(1))
     # Repeated (user, item) pairs: "keep_last" (the latest by timestamp, else by file order),
     # "mean" (the latest row with the mean rating) or "error". The count is reported.
     duplicates: str = "keep_last"
     # Drop users / items with fewer interactions, repeated until both hold (0 = off).
-    min_user_count: int = 0
-    min_item_count: int = 0
+    min_user_count: int = ranged(0, at_least(0))
+    min_item_count: int = ranged(0, at_least(0))
     # Keep only rows rated at least this (turning ratings into implicit positives); null = all.
     min_rating: Optional[float] = None
     # Where prepared arrays are cached; null = <tracking root>/.rsx_cache. "" disables caching.
@@ -76,30 +81,30 @@ class TrainerConfig:
     """How `model.fit` is driven; the same keys on every backend."""
 
     # Number of passes over the training split.
-    epochs: int = 5
+    epochs: int = ranged(5, at_least(1))
     # Examples per replica per step; the global batch is this times the backend's replicas.
-    batch_size: int = 256
+    batch_size: int = ranged(256, at_least(1))
     # The global batch (all replicas together), replacing batch_size when set; it must divide
     # evenly over the backend's replicas. Pins a published setup on any number of devices.
-    global_batch_size: Optional[int] = None
+    global_batch_size: Optional[int] = ranged(None, or_null(at_least(1)))
     # Seeds Python, NumPy and the Keras backend: the same seed gives the same run.
-    seed: int = 42
+    seed: int = ranged(42, Range(lambda v: 0 <= v < 2**32, "in 0..4294967295"))
     # Evaluate on the validation split every N epochs (the final evaluation always runs).
-    validation_freq: int = 1
+    validation_freq: int = ranged(1, at_least(1))
     # Stop after this many validations without improving the validation main metric
     # (`val_` + the model's main metric, e.g. val_rmse) and keep the best epoch's weights;
     # null = train all epochs. Counted in validations, so validation_freq=5 x 2 = 10 epochs.
-    early_stopping_patience: Optional[int] = None
+    early_stopping_patience: Optional[int] = ranged(None, or_null(at_least(1)))
     # Reshuffle the training split every epoch; false keeps the tutorials' fixed batch order.
     shuffle: bool = True
     # Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
-    verbose: int = 1
+    verbose: int = ranged(1, one_of(0, 1, 2))
     # Batches run per compiled call (Keras steps_per_execution); >1 cuts per-step overhead.
-    steps_per_execution: int = 1
+    steps_per_execution: int = ranged(1, at_least(1))
     # Keras dtype policy of every layer: null = float32; "mixed_bfloat16" (TPU, recent GPUs) or
     # "mixed_float16" (GPUs, with loss scaling) compute in 16 bits and keep variables, losses
     # and metrics in float32. Recorded as tag `dtype_policy`.
-    dtype_policy: Optional[str] = None
+    dtype_policy: Optional[str] = ranged(None, or_null(one_of(*DTYPE_POLICIES)))
     # Rows of a multi_hot/sequence feature with more ids than the model's max_length:
     # "truncate" (a multi_hot keeps its first ids, a sequence its latest; the count is logged)
     # or "error".
@@ -128,7 +133,7 @@ class TrackingConfig:
     # MLflow tracking URI; the default is an absolute SQLite file where rsx was launched.
     uri: str = "sqlite:///${hydra:runtime.cwd}/mlflow.db"
     # MLflow experiment that runs are grouped under.
-    experiment: str = "rsx"
+    experiment: str = ranged("rsx", Range(lambda v: bool(str(v).strip()), "a non-empty name"))
     # Run name; null = "<model>-<backend>-<dataset>".
     run_name: Optional[str] = None
     # Multirun only: skip a job whose identical config (tag `rsx.job_key`) already FINISHED in

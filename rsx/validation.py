@@ -12,50 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rsx.cli_errors import unknown_key
 from rsx.errors import ConfigError
+from rsx.ranges import Range, at_least, range_of
 
 
-#: Keras dtype policies a run may use: variables stay float32 in all of them.
-DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
-
-
-def _at_least(low):
-    return lambda v: v >= low, f">= {low}"
-
-
-#: Dotted key -> (test, what a valid value is). A key missing from the config is skipped.
-RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "trainer.epochs": _at_least(1),
-    "trainer.batch_size": _at_least(1),
-    "trainer.global_batch_size": (lambda v: v is None or v >= 1, "null or >= 1"),
-    "trainer.seed": (lambda v: 0 <= v < 2**32, "in 0..4294967295"),
-    "trainer.validation_freq": _at_least(1),
-    "trainer.early_stopping_patience": (lambda v: v is None or v >= 1, "null or >= 1"),
-    "trainer.steps_per_execution": _at_least(1),
-    "trainer.verbose": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
-    "trainer.dtype_policy": (lambda v: v in DTYPE_POLICIES, f"null or one of {', '.join(DTYPE_POLICIES)}"),
-    "data.train_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
-    "data.validation_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
-    "data.shuffle_buffer": _at_least(1),
-    "data.num_users": _at_least(1),
-    "data.num_items": _at_least(1),
-    "data.num_interactions": _at_least(2),
-    "data.rank": _at_least(1),
-    "data.noise": _at_least(0),
-    "tracking.experiment": (lambda v: bool(str(v).strip()), "a non-empty name"),
-}
-
-#: Leaf name -> rule, wherever it appears (plugins' configs included).
-LEAF_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "learning_rate": (lambda v: v > 0, "> 0"),
-    "embedding_dim": _at_least(1),
-    "hidden_units": (lambda v: all(u >= 1 for u in v), "a list of widths >= 1"),
+#: Ranges of keys by leaf name, wherever they appear (plugins' configs included), for fields
+#: whose schema declares no range of its own (`rsx.ranges.ranged`).
+LEAF_RULES: dict[str, Range] = {
+    "learning_rate": Range(lambda v: v > 0, "> 0"),
+    "embedding_dim": at_least(1),
+    "hidden_units": Range(lambda v: all(u >= 1 for u in v), "a list of widths >= 1"),
 }
 
 #: Sections the checks walk; `hydra` is Hydra's own.
@@ -96,6 +68,26 @@ def _unknown_keys(node: Any, path: str) -> None:
             _unknown_keys(child, f"{path}.{key}")
 
 
+def _declared_ranges(node: Any, path: str) -> dict[str, Range]:
+    """Dotted key -> the range its schema field declares (`rsx.ranges.ranged`), recursively."""
+    found: dict[str, Range] = {}
+    if not isinstance(node, DictConfig):
+        return found
+    schema = OmegaConf.get_type(node)
+    if schema is not None and dataclasses.is_dataclass(schema):
+        for field in dataclasses.fields(schema):
+            if (rule := range_of(field)) is not None:
+                found[f"{path}.{field.name}"] = rule
+    for key in node.keys():
+        try:
+            child = node._get_node(key)
+        except OmegaConfBaseException:
+            continue
+        if isinstance(child, DictConfig):
+            found.update(_declared_ranges(child, f"{path}.{key}"))
+    return found
+
+
 def _walk(node: Any, path: str):
     if isinstance(node, dict):
         for key, value in node.items():
@@ -104,7 +96,7 @@ def _walk(node: Any, path: str):
         yield path, node
 
 
-def _check(key: str, value: Any, rule: tuple[Callable[[Any], bool], str]) -> None:
+def _check(key: str, value: Any, rule: Range) -> None:
     test, wanted = rule
     try:
         ok = test(value)
@@ -139,10 +131,14 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
     for section in SECTIONS:
         if section in cfg:
             _unknown_keys(cfg[section], section)
+    declared = {}
+    for section in SECTIONS:
+        if section in cfg:
+            declared.update(_declared_ranges(cfg[section], section))
     for key, value in _walk({s: container[s] for s in SECTIONS if s in container}, ""):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value} is not a finite number", f"set {key} to a finite value")
-        rule = RULES.get(key) or LEAF_RULES.get(key.rpartition(".")[2])
+        rule = declared.get(key) or LEAF_RULES.get(key.rpartition(".")[2])
         if rule is not None and value is not None:
             _check(key, value, rule)
     check_plugins(cfg)

@@ -29,8 +29,15 @@ from rsx.data.spec import DatasetSpec
 from rsx.errors import ConfigError, DataError, PluginError, RsxError
 from rsx.model_inputs import ModelInputs, check_target, declare_inputs
 from rsx.options import OptimizerConfig, jit_compile_option
+from rsx.ranges import Range, at_least, between, one_of, or_null, ranged
 
 __all__ = [
+    "Range",
+    "at_least",
+    "between",
+    "one_of",
+    "or_null",
+    "ranged",
     "FEATURE_KINDS",
     "BackendPlugin",
     "BackendSpec",
