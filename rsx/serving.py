@@ -223,7 +223,7 @@ def load_tables(folder: str) -> dict:
     """`data_tables.npz` of a downloaded model folder ({} for runs logged before it existed)."""
     import numpy as np
 
-    path = os.path.join(folder, TABLES_FILE)
+    path = os.path.join(_files(folder), TABLES_FILE)
     if not os.path.exists(path):
         return {}
     with np.load(path, allow_pickle=False) as f:

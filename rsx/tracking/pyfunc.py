@@ -3,7 +3,7 @@
 Logged as the run's model "model", so what MLflow users expect works:
 
     model = mlflow.pyfunc.load_model("runs:/<run id>/model")
-    model.predict(pandas.DataFrame({"user_id": [1, 2], "item_id": [10, 20]}))  # -> scores, shape (2,)
+    model.predict(pandas.DataFrame({"user_id": ["u1", "u2"], "item_id": [10, 193609]}))  # raw ids -> scores, (2,)
 
 and the run shows it in the UI's Models column, and `mlflow.register_model` takes it. The
 model folder holds MLflow's files (MLmodel, requirements) and, under `artifacts/`, the
@@ -28,31 +28,69 @@ MODEL_NAME = "model"
 
 
 class KerasRecommender(mlflow.pyfunc.PythonModel):
-    """Scores (query, item) rows with the run's Keras model.
+    """Scores (query, item) rows with the run's Keras model, from raw ids.
 
-    Input: a pandas DataFrame (or a dict of arrays) with one column per input feature named in
-    `rsx_model.json` ("features"), integer ids. Output: a float32 numpy array of shape (rows,).
-    Keras is imported on load, on the backend KERAS_BACKEND names (default TensorFlow).
+    Input: a pandas DataFrame (or a dict of arrays) with the raw user and item ids as the data
+    had them (strings or integers) and any interaction-level feature the model takes; user and
+    item side features are gathered from the saved feature tables, and an id the training data
+    never had becomes the out-of-vocabulary row 0 (`rsx.serving.IdMapper`, the same mapping
+    `rsx.serving.load` uses). Output: a float32 numpy array of shape (rows,). Keras is imported
+    on load, on the backend KERAS_BACKEND names (default TensorFlow).
     """
 
     def load_context(self, context):
-        from rsx.serving import describe, load_folder
+        from rsx.serving import IdMapper, describe, load_folder, load_tables
 
         folder = os.path.dirname(context.artifacts["model"])
         self.info = describe(folder)
+        self.mapper = IdMapper(load_tables(folder), self.info, unknown="oov")
         self.model = load_folder(folder)
 
     # No type hints on predict: MLflow would try to derive a schema from them.
     def predict(self, context, model_input, params=None):
         import numpy as np
 
-        inputs = {}
-        for feature in self.info["features"]:
-            column = np.asarray(model_input[feature])
-            inputs[feature] = column.astype("int32") if column.dtype.kind in "iu" else column
-        rows = len(next(iter(inputs.values())))
-        scores = self.model.predict(inputs, batch_size=max(rows, 1), verbose=0)
+        columns = model_input.columns if hasattr(model_input, "columns") else model_input.keys()
+        inputs = {name: _array(model_input[name]) for name in columns}
+        rows_in = self.mapper.encode(inputs)
+        rows = len(next(iter(rows_in.values())))
+        scores = self.model.predict(rows_in, batch_size=max(rows, 1), verbose=0)
         return np.asarray(scores, dtype="float32").reshape(rows, -1)[:, 0]
+
+
+def _array(column: Any):
+    """A column as a NumPy array; a column of lists (multi-hot rows) as a 2-D array."""
+    import numpy as np
+
+    values = np.asarray(column)
+    if values.dtype == object and len(values) and isinstance(values[0], (list, tuple, np.ndarray)):
+        return np.stack([np.asarray(v) for v in values])
+    return values
+
+
+def raw_example(folder: str, info: Mapping[str, Any], example: Mapping[str, Any]) -> "Any":
+    """The example inputs as a caller of the pyfunc model passes them: raw user/item ids (the
+    table rows mapped back through the saved vocabularies), features the model gathers from
+    the feature tables left out, 2-D features as one list per row. A pandas DataFrame."""
+    import numpy as np
+    import pandas as pd
+
+    from rsx.serving import IdMapper, load_tables
+
+    mapper = IdMapper(load_tables(folder), dict(info), unknown="oov")
+    gathered = set(mapper.parts["user_features"]) | set(mapper.parts["item_features"])
+    frame = {}
+    for name, values in example.items():
+        values = np.asarray(values)
+        if name in gathered:
+            continue
+        if name in mapper.parts["vocabularies"]:
+            values = mapper.parts["vocabularies"][name][values]
+        if values.ndim > 1:
+            frame[name] = list(values.tolist())
+        else:
+            frame[name] = values.astype("int64") if values.dtype.kind in "iu" else values
+    return pd.DataFrame(frame)
 
 
 def requirements(info: Mapping[str, Any]) -> list[str]:
@@ -75,14 +113,12 @@ def requirements(info: Mapping[str, Any]) -> list[str]:
 def log_pyfunc(uri: str, run_id: str, folder: str, info: Mapping[str, Any], example: Mapping[str, Any], predictions: Any) -> None:
     """Logs `folder` (model.keras, rsx_model.json) as the run's MLflow model `MODEL_NAME`."""
     import numpy as np
-    import pandas as pd
     from mlflow.models import Model, infer_signature
 
-    from rsx.serving import INFO_FILE, MODEL_FILE
+    from rsx.serving import INFO_FILE, MODEL_FILE, TABLES_FILE
 
-    # Ids as int64 in the signature: what pandas makes of Python ints (the wrapper casts to int32).
-    frame = pd.DataFrame({k: np.asarray(v).astype("int64") if np.asarray(v).dtype.kind in "iu" else np.asarray(v)
-                          for k, v in example.items()})
+    # Raw ids, as callers pass them (integer ids as int64: what pandas makes of Python ints).
+    frame = raw_example(folder, info, example)
     if predictions is None:  # A model whose outputs are not one score per row: inputs only.
         signature = infer_signature(frame)
     else:
@@ -95,7 +131,8 @@ def log_pyfunc(uri: str, run_id: str, folder: str, info: Mapping[str, Any], exam
             flavor=mlflow.pyfunc,
             run_id=run_id,
             python_model=os.path.join(os.path.dirname(__file__), "model_code.py"),
-            artifacts={"model": os.path.join(folder, MODEL_FILE), "info": os.path.join(folder, INFO_FILE)},
+            artifacts={"model": os.path.join(folder, MODEL_FILE), "info": os.path.join(folder, INFO_FILE),
+                       **({"tables": tables} if os.path.exists(tables := os.path.join(folder, TABLES_FILE)) else {})},
             pip_requirements=requirements(info),
             signature=signature,
         )

@@ -179,7 +179,15 @@ class RunStore:
         """Downloads a run's artifact (or logged model) `path`; returns the local path."""
         import mlflow
 
-        return mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, tracking_uri=self.uri, dst_path=dst)
+        # A logged model (MLflow 3) is not a run artifact: MLflow then looks it up through its
+        # *global* tracking URI, not the one passed here, so from another folder the default
+        # ./mlflow.db is searched. Point the global URI at this store for the call.
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.uri)
+        try:
+            return mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, tracking_uri=self.uri, dst_path=dst)
+        finally:
+            mlflow.set_tracking_uri(previous)
 
     def log_artifact(self, run_id: str, path: str, folder: Optional[str] = None) -> None:
         self.client.log_artifact(run_id, path, folder)

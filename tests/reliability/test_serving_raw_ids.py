@@ -19,10 +19,14 @@ from rsx.testing.cli import explain, run_rsx, runs, tracking_uri
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("served")
-    rows = ["who,what,stars"] + [f"user-{n % 31},item-{(n * 7) % 19},{1 + (n % 31 + n % 19) % 5}" for n in range(3000)]
+    # A multi-hot item feature too: the logged models must carry it and gather it by item id.
+    genres = {n: "|".join(g for g, on in (("a", n % 2), ("b", n % 3 == 0), ("c", True)) if on) for n in range(19)}
+    rows = ["who,what,stars,genre"] + [
+        f"user-{n % 31},item-{(n * 7) % 19},{1 + (n % 31 + n % 19) % 5},{genres[(n * 7) % 19]}" for n in range(3000)]
     (workdir / "ratings.csv").write_text("\n".join(rows) + "\n")
     result = run_rsx(["data=interactions", f"data.path={workdir / 'ratings.csv'}", "data.columns.user=who",
                       "data.columns.item=what", "data.columns.rating=stars", "model=ranking",
+                      '+data.features.genre={kind:multi_hot,entity:item,separator:"|"}', "model.features=[genre]",
                       "trainer.epochs=1", "trainer.batch_size=64", "trainer.verbose=0"], workdir)
     assert result.returncode == 0, explain(result)
     (run,) = runs(workdir)
@@ -38,15 +42,21 @@ SERVE = """
     raw = served.predict({{"user_id": ["user-3", "nobody", "user-3"], "item_id": ["item-5", "item-5", "no-item"]}})
     known = served.mapper.encode({{"user_id": ["user-3"], "item_id": ["item-5"]}})
     u, i = int(known["user_id"][0]), int(known["item_id"][0])
-    rows = served.model.predict({{"user_id": np.array([u, 0, u], "int32"), "item_id": np.array([i, i, 0], "int32")}},
-                                verbose=0)
+    genre = served.mapper.encode({{"user_id": ["user-3"] * 3, "item_id": ["item-5", "item-5", "no-item"]}})["genre"]
+    rows = served.model.predict({{"user_id": np.array([u, 0, u], "int32"), "item_id": np.array([i, i, 0], "int32"),
+                                 "genre": genre}}, verbose=0)
+    import mlflow
+    import pandas as pd
+    mlflow.set_tracking_uri({uri!r})
+    pyfunc = mlflow.pyfunc.load_model("runs:/{run_id}/model").predict(
+        pd.DataFrame({{"user_id": ["user-3", "nobody", "user-3"], "item_id": ["item-5", "item-5", "no-item"]}}))
     try:
         load({run_id!r}, {uri!r}, unknown="raise").predict({{"user_id": ["nobody"], "item_id": ["item-5"]}})
         error = None
     except RsxError as e:
         error = str(e)
     print(json.dumps({{"raw": np.asarray(raw).ravel().tolist(), "rows": np.asarray(rows).ravel().tolist(),
-                       "error": error}}))
+                       "pyfunc": np.asarray(pyfunc).ravel().tolist(), "error": error}}))
 """
 
 
@@ -60,6 +70,7 @@ def test_unknown_raw_ids_are_the_oov_row_or_one_line(trained, keras_backend):
     got = json.loads(result.stdout.strip().splitlines()[-1])
     assert all(abs(v) < 1e6 for v in got["raw"])  # finite, no NaN
     assert got["raw"] == pytest.approx(got["rows"], abs=1e-5)  # unknown = row 0, exactly
+    assert got["pyfunc"] == pytest.approx(got["raw"], abs=1e-5)  # the MLflow model takes raw ids too
     assert got["error"].startswith("feature 'user_id': id 'nobody' is not in the vocabulary (31 known ids")
     assert "\n" not in got["error"]
 
