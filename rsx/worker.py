@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exit_code=code,
             context=context,
         ).save(result_file)
-        print(where_line(cfg.tracking.uri, cfg.tracking.experiment, run_id, status), flush=True)
+        print(where_line(cfg.tracking.uri, cfg.tracking.experiment, run_id, status, cfg.tracking.enabled), flush=True)
         return code
 
     try:

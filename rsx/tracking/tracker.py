@@ -203,9 +203,11 @@ def finished_job(uri: str, experiment: str, job_key: str) -> Optional[RunRecord]
     return None if experiment_id is None else store.finished_job(experiment_id, job_key)
 
 
-def where_line(uri: str, experiment: str, run_id: Optional[str], status: str) -> str:
+def where_line(uri: str, experiment: str, run_id: Optional[str], status: str, enabled: bool = True) -> str:
     """The last line a run prints: its id, status and the command that shows it."""
-    if run_id is None:
+    if not enabled:
         return f"rsx: {status}; not recorded in MLflow (tracking.enabled=false)"
+    if run_id is None:  # Not found: ended before its run opened, or a resumed run (older start).
+        return f"rsx: {status}; runs of experiment '{experiment}': {ui_command(uri)}"
     return f"rsx: MLflow run {run_id} {status} in experiment '{experiment}'; view it: {ui_command(uri)}"
 
