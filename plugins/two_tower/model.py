@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import keras
 import numpy as np
 
@@ -57,6 +60,12 @@ class TwoTowerModel(ModelPlugin):
         super().__init__(config, data)
         check_config(config)
         self.evaluation = RetrievalEvaluation.from_config(config)
+        if data.schema.target == "implicit" and self.evaluation.relevance == "rating_at_least":
+            # Implicit data has no ratings to threshold: every held-out interaction is relevant.
+            self.evaluation = dataclasses.replace(self.evaluation, relevance="all")
+            logging.getLogger("rsx").warning(
+                "rsx: data '%s' is implicit: model.relevance=rating_at_least becomes all "
+                "(every held-out interaction is relevant)", data.name)
         num_items = data.vocabulary_sizes[ITEM_ID]
         self.evaluation.check(num_items - 1)
         if config.top_k > num_items - 1:

@@ -194,6 +194,12 @@ def train_and_evaluate(
     if (keep := plugin.train_rows(data)) is not None:  # e.g. implicit training on positives only
         columns["train"] = {name: values[keep] for name, values in columns["train"].items()}
     num_train = len(columns["train"][label])
+    if num_train and float(np.ptp(columns["train"][label])) == 0.0:
+        # Implicit data without negatives: a pointwise model can only learn the constant.
+        log.warning("rsx: every training label is %s (data.target=%s): model '%s' can only learn a constant; "
+                    "train a retrieval model (model=two_tower model.loss=softmax) on implicit data",
+                    float(columns["train"][label][0]), data.schema.target, model_spec.name)
+        tracker.set_tags({"rsx.warning": "constant training label"})
     features = input_names(plugin.features())
     global_batch = global_batch_size(trainer, runtime.replicas, num_train)
     # Layers built from here on compute in this policy; variables, losses and metrics stay float32.
