@@ -20,8 +20,9 @@ class ColumnsConfig:
     rating: Optional[str] = None
     label: Optional[str] = None
     timestamp: Optional[str] = None
-    # How ids are read: "auto" (as pandas infers them), "int" (must be integers: a text id is
-    # an error naming its line) or "str" (always text; "007" and "7" differ).
+    # How ids are read: "auto" (integers when every id is written as one, else text, so a
+    # file's "007" and "7" stay two ids), "int" (must be integers: a text id is an error naming
+    # its line) or "str" (always text).
     id_type: str = "auto"
     # A display title per item, from the item feature file (or the interactions file).
     title: Optional[str] = None

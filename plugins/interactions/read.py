@@ -99,7 +99,9 @@ def _feature(name: str, spec) -> FeatureColumn:
 
 
 def _id_dtypes(cfg, *names) -> dict | None:
-    return {n: str for n in names} if cfg.columns.id_type == "str" else None
+    # "auto" reads ids as text too, then takes them as integers only when every one is written
+    # as one ("42", not "042"): a text file's "001" and "1" are two users, not one.
+    return None if cfg.columns.id_type == "int" else {n: str for n in names}
 
 
 def _ids(frame, column: str, cfg):
@@ -111,6 +113,12 @@ def _ids(frame, column: str, cfg):
 
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise DataError(f"{line_of(frame, row)}: id ({column}) is missing", "fill in the id or drop the row")
+    import pandas as pd
+
+    if cfg.columns.id_type == "auto" and not pd.api.types.is_numeric_dtype(values):
+        text = values.astype(str)
+        if text.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").all():
+            return text.astype(np.int64)
     return values
 
 
