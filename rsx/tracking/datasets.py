@@ -40,7 +40,7 @@ def log_data_inputs(tracker: Any, data: Any) -> None:
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
     digest = data.digest()
-    source = data.source or f"rsx:{data.name}"
+    source = os.path.abspath(data.source) if data.source and os.path.exists(data.source) else (data.source or f"rsx:{data.name}")
     source_type = "local" if os.path.exists(source) else "code"
     features = [{"name": f.name, "kind": f.kind, "entity": f.entity, "vocabulary_size": f.vocabulary_size,
                  "max_length": f.max_length} for f in data.schema.features]
@@ -55,19 +55,22 @@ def log_data_inputs(tracker: Any, data: Any) -> None:
         profile = {"num_rows": int(len(next(iter(columns.values())))), "data_digest": digest,
                    "vocabulary_sizes": {k: int(v) for k, v in data.vocabulary_sizes.items()},
                    "side_features": features, "target": data.schema.target}
-        entity = Dataset(name=data.name, digest=_split_digest(columns), source_type=source_type,
+        entity = Dataset(name=data.name, digest=_split_digest(columns, f"{source}|{digest}"), source_type=source_type,
                          source=json.dumps({"uri": source}), schema=json.dumps(schema), profile=json.dumps(profile))
         inputs.append(DatasetInput(dataset=entity, tags=[InputTag(key=DATASET_CONTEXT, value=context)]))
     client.log_inputs(run_id, datasets=inputs)
     tracker.set_tags({DATA_DIGEST_TAG: digest})
 
 
-def _split_digest(columns: Mapping[str, Any]) -> str:
+def _split_digest(columns: Mapping[str, Any], context: str = "") -> str:
+    """A digest of the split's arrays and `context` (the source and the whole data's digest):
+    MLflow keeps one dataset per (name, digest), so two sources or side-feature sets with the
+    same interactions must not share one and show each other's source and profile."""
     import hashlib
 
     import numpy as np
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(context.encode())
     for name, values in sorted(columns.items()):
         h.update(name.encode())
         h.update(np.ascontiguousarray(values).tobytes())
