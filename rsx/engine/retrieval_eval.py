@@ -24,9 +24,10 @@ devices.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import keras
 import keras_rs
@@ -297,15 +298,20 @@ class RetrievalValidation(keras.callbacks.Callback):
         self.evaluation = evaluation
         self.validation_freq = validation_freq
 
+    #: The backend's inference context (`BackendPlugin.inference_scope`), set by rsx before
+    #: training: on several processes, towers run outside fit only inside it.
+    scope: Callable[[], Any] = contextlib.nullcontext
+
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.validation_freq:
             return
-        logs.update(
-            evaluate_retrieval(
-                self.make_scorer(self.model), self.num_items, self.relevant, self.seen, self.evaluation, "val_",
-                users=self.users,
+        with self.scope():
+            logs.update(
+                evaluate_retrieval(
+                    self.make_scorer(self.model), self.num_items, self.relevant, self.seen, self.evaluation, "val_",
+                    users=self.users,
+                )
             )
-        )
 
 
 def metric_names(prefix: str, ks: Iterable[int]) -> list[str]:

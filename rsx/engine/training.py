@@ -249,9 +249,13 @@ def train_and_evaluate(
     non_finite = NonFiniteLoss()
     # Metrics are logged before the checkpoint is written: a kill between the two repeats the
     # epoch (the tracker skips steps it already holds) rather than losing its metrics.
+    plugin_callbacks = plugin.callbacks(data, trainer.validation_freq)
+    for callback in plugin_callbacks:
+        if hasattr(callback, "scope"):  # Runs the model outside fit (e.g. retrieval validation).
+            callback.scope = backend.inference_scope
     callbacks = [
         non_finite,
-        *plugin.callbacks(data, trainer.validation_freq),
+        *plugin_callbacks,
         EpochMetrics(tracker, examples_per_epoch=num_train),
     ]
     if resume is not None and resume.directory:

@@ -4,7 +4,6 @@ hidden layers in bfloat16 and the model's output in float32 (Keras' mixed-precis
 import json
 import zipfile
 
-import mlflow
 import pytest
 
 from rsx.errors import ConfigError
@@ -20,8 +19,10 @@ def test_an_unknown_policy_is_one_line_naming_the_key():
 
 def _layer_policies(workdir, run) -> dict[str, str]:
     """{layer name: dtype policy} from the run's saved `.keras` file (its config.json)."""
-    client = mlflow.MlflowClient(tracking_uri(workdir))
-    path = client.download_artifacts(run.info.run_id, "model/model.keras", str(workdir))
+    from rsx.serving import MODEL_FILE, _files, download
+
+    folder = download(run.info.run_id, tracking_uri(workdir), str(workdir))
+    path = f"{_files(folder)}/{MODEL_FILE}"
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
     policies = {}
     for layer in config["config"]["layers"]:

@@ -84,7 +84,9 @@ TOP_10 = """
     towers = retrieval.Towers(model, two_tower.USER_TOWER, two_tower.CANDIDATE_TOWER,
                               num_movies=info["vocabulary_sizes"]["item_id"], batch_size=info["global_batch_size"])
     users = np.array({users!r}, dtype="int32")
-    top = retrieval.recommend(towers, users, k=10, seen_pairs=(data.train["user_id"], data.train["item_id"]))
+    from rsx.engine.retrieval_eval import seen_pairs
+    # What the artifact leaves out: items known before the test split (train and validation).
+    top = retrieval.recommend(towers, users, k=10, seen_pairs=seen_pairs(data, "test"))
     print(json.dumps({{"top": top.item_ids.tolist()}}))
 """
 

@@ -88,6 +88,7 @@ def test_summary_of_a_long_sweep_fits_one_screen():
 def test_skip_lookup_finds_only_a_finished_run_of_the_same_config(tmp_path):
     cfg = OmegaConf.create({
         "backend": {"name": "cpu_reference"}, "model": {"name": "ranking"}, "trainer": {"epochs": 1},
+        "data": {"dataset": "synthetic", "name": "synthetic"},
         "tracking": {"enabled": True, "uri": f"sqlite:///{tmp_path}/mlflow.db", "experiment": "rsx"},
     })
     from rsx.job import job_key
