@@ -15,7 +15,14 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
+from rsx.data.schema import TARGETS
+from rsx.data.split import STRATEGIES, VALIDATION_FROM
 from rsx.ranges import Range, at_least, between, one_of, or_null, ranged
+
+#: How repeated (user, item) pairs are resolved (`rsx.data.integrity`).
+DUPLICATE_POLICIES = ("keep_last", "mean", "error")
+#: How raw ids become table rows (`rsx.data.pipeline`).
+VOCABULARIES = ("dense", "raw")
 
 #: Keras dtype policies a run may use: variables stay float32 in all of them.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -30,14 +37,14 @@ class SplitConfig:
     # "random_per_user" (the fractions within each user, RecBole's default), "temporal" (one
     # global time cut: the latest rows are the test split) or "leave_one_out" (each user's
     # last `leave_out` interactions by time are the test split, the ones before validation).
-    split: str = "random"
+    split: str = ranged("random", one_of(*STRATEGIES))
     # Fraction of the rows for train + validation; the rest is the test split.
     train_fraction: float = ranged(0.8, between(0, 1))
     # Fraction of those training rows held out as the validation split.
     validation_fraction: float = ranged(0.1, between(0, 1))
     # "train": validation is held out of the training rows. "test": validation IS the test
     # split (the tutorials did this; runs are tagged rsx.validation=test). Never tune on it.
-    validation_from: str = "train"
+    validation_from: str = ranged("train", one_of(*VALIDATION_FROM))
     # Seed of the split's shuffle (random, random_per_user; the tutorials: 42).
     split_seed: int = 42
     # tf.data shuffle buffer of the "random" split (the tutorials: 100_000; 1 keeps row order).
@@ -46,7 +53,7 @@ class SplitConfig:
     leave_out: int = ranged(1, at_least(1))
     # Repeated (user, item) pairs: "keep_last" (the latest by timestamp, else by file order),
     # "mean" (the latest row with the mean rating) or "error". The count is reported.
-    duplicates: str = "keep_last"
+    duplicates: str = ranged("keep_last", one_of(*DUPLICATE_POLICIES))
     # Drop users / items with fewer interactions, repeated until both hold (0 = off).
     min_user_count: int = ranged(0, at_least(0))
     min_item_count: int = ranged(0, at_least(0))
@@ -70,10 +77,10 @@ class DatasetConfig(SplitConfig):
     # "dense": raw ids (any type) become table rows 1..n in a vocabulary built on the training
     # rows, 0 = out of vocabulary. "raw": integer ids >= 1 are the rows themselves (tables of
     # largest id + 1 rows; the tutorial presets, so their tables stay exactly as published).
-    vocabulary: str = "dense"
+    vocabulary: str = ranged("dense", one_of(*VOCABULARIES))
     # "rating": explicit ratings, label = rating scaled to [0, 1]. "implicit": every kept row
     # is a positive, label 1 (or the mapped label column).
-    target: str = "rating"
+    target: str = ranged("rating", one_of(*TARGETS))
 
 
 @dataclasses.dataclass

@@ -22,7 +22,7 @@ from rsx.data.split import SplitRows, require_rows
 from rsx.errors import ConfigError, DataError
 
 #: The values of `data.duplicates`.
-DUPLICATE_POLICIES = ("keep_last", "mean", "error")
+from rsx.config import DUPLICATE_POLICIES  # noqa: E402  (one list, beside the key)
 
 
 def clean(frame, cfg, user: str, item: str, rating: str | None,

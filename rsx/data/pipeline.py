@@ -30,8 +30,8 @@ from rsx.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-VOCABULARIES = ("dense", "raw")
-TARGETS = ("rating", "implicit")
+from rsx.config import VOCABULARIES  # noqa: E402  (one list, beside the key)
+from rsx.data.schema import TARGETS  # noqa: E402
 #: Kinds a reader can declare for a side-feature column (sequence features are derived).
 COLUMN_KINDS = ("categorical", "multi_hot", "numeric")
 #: The largest row an int32 lookup can take.

@@ -20,6 +20,7 @@ CASES = {
     # One bad value among the swept ones: the other jobs do not start either.
     "swept value": (["trainer.epochs=1", "trainer.seed=1,2", "model.optimizer.learning_rate=0.1,-0.1"], "learning_rate=-0.1"),
     "swept range": (["trainer.epochs=1", "data.train_fraction=0.5,1.5"], "data.train_fraction=1.5 is out of range"),
+    "swept choice": (["trainer.epochs=1", "data.split=chronological,random"], "data.split='chronological' is out of range"),
     "swept group option": (["trainer.epochs=1", "backend=cpu_reference,nope"], "unknown backend 'nope'"),
     "swept backend key": (["trainer.epochs=1", "backend=jax_dataparallel", "backend.cpu_devices=2,-3"], "backend.cpu_devices"),
 }
