@@ -1,7 +1,7 @@
 """Optuna searches rank trials by the metric each trial's own config names, keep their
 studies apart in a shared storage, and fail when their objective never appears.
 
-- two_tower with model.top_k=5 logs test_recall_at_5, and that is what the search maximizes;
+- two_tower with model.top_k=5 logs val/test_recall_at_5, and the search maximizes the validation one;
 - a ranking search afterwards, in a sweep folder of the same name and the same Optuna
   storage, gets its own study (it minimizes test_rmse, not two_tower's recall);
 - naming the two_tower study for the ranking search is refused in one line;
@@ -50,9 +50,11 @@ def test_the_objective_follows_the_models_top_k(searches):
     assert trial.data.tags["rsx.main_metric"] == "test_recall_at_5"
     result = _results(searches.workdir, "a")
     assert result["direction"] == "maximize" and result["trials"] == {"complete": 1, "failed": 0}
-    assert result["best_value"] == pytest.approx(trial.data.metrics["test_recall_at_5"])
+    # The search is ranked by the validation twin; the test value stands beside it.
+    assert result["best_value"] == pytest.approx(trial.data.metrics["val_recall_at_5"])
     (parent,) = [r for r in searches.after_two_tower if r.data.tags.get("rsx.role") == "sweep"]
     assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["best_val_recall_at_5"] == pytest.approx(trial.data.metrics["val_recall_at_5"])
     assert parent.data.metrics["best_test_recall_at_5"] == pytest.approx(trial.data.metrics["test_recall_at_5"])
 
 
@@ -60,7 +62,7 @@ def test_a_second_search_in_a_same_named_folder_gets_its_own_study(searches):
     assert searches.ranking.returncode == 0, explain(searches.ranking)
     result = _results(searches.workdir, "b")
     assert result["direction"] == "minimize"
-    assert result["best_value"] == pytest.approx(_trial(searches.after_ranking, "ranking").data.metrics["test_rmse"])
+    assert result["best_value"] == pytest.approx(_trial(searches.after_ranking, "ranking").data.metrics["val_rmse"])
     assert result["study"] != _results(searches.workdir, "a")["study"]
     assert set(optuna.get_all_study_names(searches.storage)) == {result["study"], _results(searches.workdir, "a")["study"]}
 
@@ -82,6 +84,6 @@ def test_a_search_whose_objective_never_appears_fails(tmp_path, run_sweep, one_e
                         *one_epoch], tmp_path)
     assert result.returncode == 1, explain(result)
     lines = [l for l in result.stderr.splitlines() if l.startswith("rsx: error:")]
-    assert len(lines) == 1 and "test_recall_at_10" in lines[0] and "main metric" in lines[0], explain(result)
+    assert len(lines) == 1 and "val_recall_at_10" in lines[0] and "main metric" in lines[0], explain(result)
     (parent,) = [r for r in runs(tmp_path) if r.data.tags.get("rsx.role") == "sweep"]
     assert parent.info.status == "FAILED"
