@@ -60,9 +60,6 @@ class TwoTowerModel(ModelPlugin):
         super().__init__(config, data)
         check_config(config)
         self.evaluation = RetrievalEvaluation.from_config(config)
-        if config.top_k not in self.evaluation.metrics_k:  # The main metric is recall at top_k.
-            ks = tuple(sorted({*self.evaluation.metrics_k, int(config.top_k)}))
-            self.evaluation = dataclasses.replace(self.evaluation, metrics_k=ks)
         if data.schema.target == "implicit" and self.evaluation.relevance == "rating_at_least":
             # Implicit data has no ratings to threshold: every held-out interaction is relevant.
             self.evaluation = dataclasses.replace(self.evaluation, relevance="all")
@@ -76,6 +73,9 @@ class TwoTowerModel(ModelPlugin):
                 f"model.top_k={config.top_k} but the catalogue has {num_items - 1} items",
                 f"use model.top_k between 1 and {num_items - 1}",
             )
+        if config.top_k not in self.evaluation.metrics_k:  # The main metric is recall at top_k.
+            ks = tuple(sorted({*self.evaluation.metrics_k, int(config.top_k)}))
+            self.evaluation = dataclasses.replace(self.evaluation, metrics_k=ks)
         if config.loss == "sampled_softmax" and config.num_negatives > num_items - 1:
             raise ConfigError(
                 f"model.num_negatives={config.num_negatives} but the catalogue has {num_items - 1} items",
