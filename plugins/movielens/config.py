@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from rsx.api import DatasetConfig
+from rsx.api import DatasetConfig, at_least, or_null, ranged
 
 
 @dataclasses.dataclass
@@ -35,5 +35,8 @@ class MovieLensConfig(DatasetConfig):
     # Read the release's side features: 100k/1m: age, gender, occupation, zip_prefix (users),
     # genres, year (items); CSV releases: genres, tags, year. The timestamp is always kept.
     side_features: bool = True
+    # The tutorials' tf.data shuffle (buffer 100_000, seed 42), so every MovieLens preset and
+    # the tutorials split the same rows (null: a NumPy permutation, see rsx/config.py).
+    shuffle_buffer: Optional[int] = ranged(100_000, or_null(at_least(1)))
     # Longest tag list per movie kept (tags.csv; the most frequent tags come first).
     max_tags: int = 20

@@ -95,9 +95,11 @@ def _read_one(file: str, sep, usecols, dtype, encoding, quoting=0) -> "pd.DataFr
         if FORMATS.get(extension, ",") is None:
             frame = pd.read_parquet(file, columns=list(usecols) if usecols else None)
         else:
-            frame = pd.read_csv(file, sep=sep or FORMATS.get(extension, ","), usecols=usecols,
-                                dtype=dtype, encoding=encoding, engine="c", low_memory=False,
-                                quoting=quoting)
+            separator = sep or FORMATS.get(extension, ",")
+            frame = _read_text_with_pyarrow(file, separator, usecols, dtype, encoding, quoting)
+            if frame is None:
+                frame = pd.read_csv(file, sep=separator, usecols=usecols, dtype=dtype, encoding=encoding,
+                                    engine="c", low_memory=False, quoting=quoting)
     except pd.errors.EmptyDataError:
         raise DataError(f"{file} is empty", "write a header line and data rows, or remove the file") from None
     except pd.errors.ParserError as error:
@@ -116,6 +118,40 @@ def _read_one(file: str, sep, usecols, dtype, encoding, quoting=0) -> "pd.DataFr
         raise DataError(f"{file} cannot be read ({type(error).__name__}: {error})",
                         "check the file's permissions and encoding") from None
     return frame
+
+
+def _read_text_with_pyarrow(file: str, sep: str, usecols, dtype, encoding: str, quoting: int):
+    """The file through pyarrow's multithreaded CSV reader, or None to let pandas read it.
+
+    Why: on a 20M-row, 490 MiB ratings file pandas' C parser took 13 s (ids read as text
+    14 s more to check); pyarrow reads it in about a third of that. pandas stays the reader of
+    record for everything pyarrow reports as a problem (a malformed row, a missing column,
+    bad encoding): on any pyarrow error the file is read again by pandas, whose errors name
+    the line, so messages are the same whichever reader succeeded.
+    Differences kept in mind: pyarrow types ISO date/time columns as datetimes (pandas keeps
+    text; `interactions` accepts both), and empty cells are missing (NaN) in both.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if len(sep) != 1 or quoting not in (0, 3) or any(t not in (str, "str", "string") for t in (dtype or {}).values()):
+        return None
+    try:
+        header = _header(file, sep, encoding) if usecols else None
+        table = pacsv.read_csv(
+            file,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"' if quoting == 0 else False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[c for c in header if c in set(usecols)] if usecols else None,
+                column_types={c: pa.string() for c in dtype or {}}, strings_can_be_null=True,
+                quoted_strings_can_be_null=True),
+        )
+    except Exception:  # noqa: BLE001  (pandas reads it again and reports the problem)
+        return None
+    if usecols and set(table.column_names) != set(usecols):
+        return None  # a mapped column the file lacks: pandas names it
+    return table.to_pandas()
 
 
 def _header(file: str, sep, encoding) -> list:

@@ -126,9 +126,17 @@ def _resolve_duplicates(frame, policy: str, user: str, item: str, rating: str | 
     """Keeps one row per (user, item): the latest (by timestamp, ties and no timestamp by file
     order), at its own position; `mean` gives it the mean rating of the pair's rows."""
     pair = pair_codes(frame[user], frame[item])
-    # Only rows of repeated pairs are sorted (by pair, then time, then position): a frame
-    # without duplicates (MovieLens) costs one hash pass, not a sort of every row.
-    rows = np.flatnonzero(pd.Series(pair).duplicated(keep=False).to_numpy())
+    # Rows of repeated pairs: equal neighbours once the codes are sorted. One unstable int64
+    # sort (2 s on 20M rows) beats pandas' hash-based `duplicated` (7.5 s): the codes span
+    # users x items, too wide for a hash table to stay in cache.
+    by_pair = np.argsort(pair)
+    equal = pair[by_pair][1:] == pair[by_pair][:-1]
+    repeated_sorted = np.zeros(len(pair), bool)
+    repeated_sorted[1:] |= equal
+    repeated_sorted[:-1] |= equal
+    rows = np.sort(by_pair[repeated_sorted])
+    # Only those rows are ordered by (pair, time, position): a frame without duplicates
+    # (MovieLens) pays the one sort above and nothing more.
     if not rows.size:
         return frame, 0
     times = frame[timestamp].to_numpy()[rows] if timestamp else np.zeros(len(rows))

@@ -4,12 +4,15 @@
 strategies that need them, each row's user and timestamp, and returns `SplitRows`, int64 row
 indices into the cleaned frame. The strategies (`data.split`):
 
-- `random`: the KerasRS tutorials' split, reproduced exactly. They run
+- `random`: rows in a seeded random order, then cut: the first `train_fraction` for training,
+  the rest test; validation is the last `validation_fraction` of the shuffled training rows.
+  The order is a uniform NumPy permutation (`shuffle_buffer: null`, seed `split_seed`), or,
+  with an integer `shuffle_buffer`, the KerasRS tutorials' tf.data shuffle reproduced exactly
+  (data=movielens does this: buffer 100_000, seed 42). The tutorials run
   `ratings.shuffle(100_000, seed=42, reshuffle_each_iteration=False)` and take the first 80,000
   rows for training. A tf.data shuffle draws the same positions whatever the elements hold, so
   shuffling `range(n)` once gives the permutation the tutorial applies to its records
-  (`shuffle_permutation`). The test split is the last `1 - train_fraction` of the shuffled rows,
-  exactly as before; validation is the last `validation_fraction` of the shuffled training rows.
+  (`shuffle_permutation`); it costs a TensorFlow import and, on 5M rows, three minutes.
 - `random_per_user`: the same fractions within each user's rows (RecBole's default `RS`), the
   rows of a user ordered by a seeded permutation.
 - `temporal`: one global time cut: the latest rows are the test split, the latest of the rest
@@ -116,9 +119,9 @@ def check_split_config(cfg) -> None:
         value = getattr(cfg, key)
         if not 0.0 < value < 1.0:
             raise ConfigError(f"data.{key}={value} is not in (0, 1)", f"use e.g. data.{key}={example}")
-    if cfg.shuffle_buffer < 1:
+    if cfg.shuffle_buffer is not None and cfg.shuffle_buffer < 1:
         raise ConfigError(f"data.shuffle_buffer={cfg.shuffle_buffer} must be at least 1",
-                          "use e.g. data.shuffle_buffer=100000 (the tutorials' value)")
+                          "use data.shuffle_buffer=null (a NumPy permutation) or 100000 (the tutorials')")
     if cfg.leave_out < 1:
         raise ConfigError(f"data.leave_out={cfg.leave_out} must be at least 1", "use data.leave_out=1")
 
@@ -184,7 +187,10 @@ def _validation_count(num_train: int, cfg) -> int:
 
 
 def _random(num_rows: int, cfg) -> SplitRows:
-    order = shuffle_permutation(num_rows, cfg.shuffle_buffer, cfg.split_seed)
+    if cfg.shuffle_buffer is None:
+        order = np.random.default_rng(cfg.split_seed).permutation(num_rows)
+    else:
+        order = shuffle_permutation(num_rows, cfg.shuffle_buffer, cfg.split_seed)
     num_train = num_train_rows(num_rows, cfg.train_fraction)
     fit = num_train - _validation_count(num_train, cfg)
     return _rows(order[:fit], order[fit:num_train], order[num_train:], cfg)
@@ -209,7 +215,11 @@ def _per_user(users: np.ndarray, timestamps: np.ndarray | None, cfg) -> SplitRow
         order = np.lexsort((np.asarray(timestamps), user))
     else:
         shuffled = np.random.default_rng(cfg.split_seed).permutation(num_rows)
-        order = shuffled[np.argsort(user[shuffled], kind="stable")]
+        # Rows by (user, place in the shuffle): one unique int64 key, so an unstable sort
+        # gives what a stable sort of `user[shuffled]` gives, in a third of the time.
+        place = np.empty(num_rows, np.int64)
+        place[shuffled] = np.arange(num_rows)
+        order = np.argsort(user.astype(np.int64) * num_rows + place)
     counts = np.bincount(user)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     grouped = user[order]

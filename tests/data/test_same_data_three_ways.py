@@ -10,7 +10,7 @@ import pytest
 from rsx.data import load_prepared
 from rsx.testing.data import require_shared_data
 
-SPLIT = {"split": "random", "split_seed": 7, "cache_dir": ""}
+SPLIT = {"split": "random", "split_seed": 7, "shuffle_buffer": None, "cache_dir": ""}
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
