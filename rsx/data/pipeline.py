@@ -1,7 +1,7 @@
 """The one preparation pipeline every dataset plugin ends in: a pandas frame -> `PreparedData`.
 
-    frame -> integrity.clean -> split.split_rows -> id vocabularies on the training rows
-          -> encoded id arrays -> user/item feature tables -> numeric stats on train
+    frame -> integrity.clean -> split.split_rows -> id vocabularies -> encoded id arrays
+          -> user/item feature tables (statistics on train) -> users' histories (train)
           -> PreparedData
 
 A reader (MovieLens files, a CSV, RecBole atomic files, a generator) only turns its source
@@ -10,10 +10,18 @@ tables indexed by raw id, and the side-feature columns with their kinds. Everyth
 leak or silently differ between datasets (what counts as train, which ids get rows, where
 normalization statistics come from) happens here, once.
 
-Vocabularies (`vocabulary: dense`): raw ids seen in the training rows, sorted, become rows
-1..n; 0 is out of vocabulary (a user or item met only in validation/test, or at serving
-time). `PreparedData.vocabularies[c]` holds the raw value of each row (row 0: a placeholder).
+Vocabularies (`vocabulary: dense`): raw ids, sorted, become rows 1..n; 0 is out of
+vocabulary (an id met only at serving time, or with `vocabulary_from: train` only in
+validation/test). Which ids get rows is `vocabulary_from`: "all" (the default) takes the ids of
+every interaction kept after cleaning, before the split: only the ids, never a label, so
+nothing leaks, and an item first rated in the test split gets its own row and its own side
+features instead of sharing row 0 (its embedding stays untrained: it is still counted as cold,
+against the training rows). The user/item feature files' ids are not added: an item nobody
+rated would only grow the tables. "train" takes the training rows' ids only.
+`PreparedData.vocabularies[c]` holds the raw value of each row (row 0: a placeholder).
 `vocabulary: raw` keeps integer ids as rows (the tutorial presets' exact tables).
+Side-feature statistics (numeric mean/std, category and token vocabularies, multi-hot width)
+come from the entities of the training rows in every case.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from rsx.data.history import HISTORY, user_histories
 from rsx.data.prepared import ITEM_ID, LABEL, RATING, TIMESTAMP, USER_ID, PreparedData
 from rsx.data.schema import Schema, SideFeature
 from rsx.errors import ConfigError, DataError
@@ -30,7 +39,7 @@ from rsx.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-from rsx.config import VOCABULARIES  # noqa: E402  (one list, beside the key)
+from rsx.config import VOCABULARIES, VOCABULARY_FROM  # noqa: E402  (one list, beside the key)
 from rsx.data.schema import TARGETS  # noqa: E402
 #: Kinds a reader can declare for a side-feature column (sequence features are derived).
 COLUMN_KINDS = ("categorical", "multi_hot", "numeric")
@@ -142,6 +151,7 @@ def prepare(interactions: Interactions, cfg: Any, clean: bool = True) -> Prepare
     rows = split_rows(len(frame), cfg, users=users_raw, timestamps=timestamps)
     report.update(integrity.check_splits(rows, users_raw, items_raw, cfg.name))
 
+    vocabulary_rows = rows.train if cfg.vocabulary_from == "train" else slice(None)
     if cfg.vocabulary == "raw":
         user_vocab = item_vocab = None
         user_ids = _raw_rows(users_raw, ia.user)
@@ -150,8 +160,8 @@ def prepare(interactions: Interactions, cfg: Any, clean: bool = True) -> Prepare
         sizes = {USER_ID: max(int(user_ids.max()), known_users) + 1,
                  ITEM_ID: max(int(item_ids.max()), known_items) + 1}
     else:
-        user_vocab = _vocabulary(users_raw[rows.train])
-        item_vocab = _vocabulary(items_raw[rows.train])
+        user_vocab = _vocabulary(users_raw[vocabulary_rows])
+        item_vocab = _vocabulary(items_raw[vocabulary_rows])
         user_ids = _encode(user_vocab, users_raw)
         item_ids = _encode(item_vocab, items_raw)
         sizes = {USER_ID: len(user_vocab) + 1, ITEM_ID: len(item_vocab) + 1}
@@ -177,15 +187,24 @@ def prepare(interactions: Interactions, cfg: Any, clean: bool = True) -> Prepare
             feature, encoded, vocab = _encode_feature(column, values, train_mask)
             columns[column.name] = encoded
         else:
-            entity_values, in_train = _entity_values(column, ia, frame, users_raw, items_raw,
-                                                     user_vocab if column.entity == "user" else item_vocab,
-                                                     sizes[USER_ID if column.entity == "user" else ITEM_ID],
-                                                     rows.train)
+            user = column.entity == "user"
+            entity_values, in_train = _entity_values(column, ia, frame, user_vocab if user else item_vocab,
+                                                     sizes[USER_ID if user else ITEM_ID],
+                                                     (user_ids if user else item_ids)[rows.train])
             feature, encoded, vocab = _encode_feature(column, entity_values, in_train)
             tables[column.entity][column.name] = encoded
         if vocab is not None:
             vocabularies[column.name] = vocab
         features.append(feature)
+    if cfg.history_length:
+        if any(f.name == HISTORY for f in features):
+            raise ConfigError(f"data.history_length is set and the data already has a feature '{HISTORY}'",
+                              "rename that feature, or set data.history_length=0")
+        tables["user"][HISTORY] = user_histories(user_ids[rows.train], item_ids[rows.train], rows.train,
+                                                 None if timestamps is None else timestamps[rows.train],
+                                                 sizes[USER_ID], cfg.history_length)
+        features.append(SideFeature(HISTORY, "sequence", "user", vocabulary_size=sizes[ITEM_ID],
+                                    max_length=cfg.history_length))
 
     titles = _titles(ia, item_vocab, sizes[ITEM_ID])
     schema = Schema(
@@ -221,6 +240,12 @@ def _check(cfg: Any) -> None:
     if cfg.vocabulary not in VOCABULARIES:
         raise ConfigError(f"data.vocabulary={cfg.vocabulary!r} is unknown",
                           "use data.vocabulary=dense (rows 1..n from the training ids) or raw")
+    if cfg.vocabulary_from not in VOCABULARY_FROM:
+        raise ConfigError(f"data.vocabulary_from={cfg.vocabulary_from!r} is unknown",
+                          "use data.vocabulary_from=all (every interaction's ids) or train")
+    if cfg.history_length < 0:
+        raise ConfigError(f"data.history_length={cfg.history_length} is negative",
+                          "use data.history_length=0 (off) or the number of latest items to keep, e.g. 50")
     if cfg.target not in TARGETS:
         raise ConfigError(f"data.target={cfg.target!r} is unknown", "use data.target=rating or implicit")
 
@@ -308,9 +333,12 @@ def _target(frame, ia: Interactions, cfg, train: np.ndarray):
 # --------------------------------------------------------------------------- side features
 
 
-def _entity_values(column: FeatureColumn, ia: Interactions, frame, users_raw, items_raw,
-                   vocabulary: Optional[np.ndarray], size: int, train: np.ndarray):
+def _entity_values(column: FeatureColumn, ia: Interactions, frame, vocabulary: Optional[np.ndarray],
+                   size: int, train_rows: np.ndarray):
     """The feature's values laid out by entity row (0..size-1) and which rows are training ones.
+
+    Args:
+        train_rows: the entity row (user or item table row) of every training interaction.
 
     Returns (a pandas Series of length `size`, missing where unknown; bool mask of rows whose
     entity occurs in the training interactions, the only ones statistics may come from).
@@ -318,7 +346,6 @@ def _entity_values(column: FeatureColumn, ia: Interactions, frame, users_raw, it
     import pandas as pd
 
     id_column = ia.user if column.entity == "user" else ia.item
-    raw = users_raw if column.entity == "user" else items_raw
     table = ia.users if column.entity == "user" else ia.items
     if table is not None and column.name in table.columns:
         by_id = table[column.name]
@@ -335,8 +362,6 @@ def _entity_values(column: FeatureColumn, ia: Interactions, frame, users_raw, it
         head = pd.Series([np.nan] if pd.api.types.is_numeric_dtype(laid.dtype) else [None],
                          dtype=laid.dtype if pd.api.types.is_float_dtype(laid.dtype) else None)
         values = pd.concat([head, laid], ignore_index=True)
-        in_train = np.ones(size, bool)
-        in_train[0] = False
     else:
         ids = by_id.index.to_numpy()
         keep = (ids >= 1) & (ids < size) if ids.dtype.kind in "iu" else np.zeros(len(ids), bool)
@@ -344,8 +369,9 @@ def _entity_values(column: FeatureColumn, ia: Interactions, frame, users_raw, it
         values.iloc[ids[keep].astype(np.int64)] = by_id.to_numpy()[keep]
         if pd.api.types.is_numeric_dtype(by_id.dtype):
             values = pd.to_numeric(values)
-        in_train = np.zeros(size, bool)
-        in_train[np.asarray(raw[train]).astype(np.int64)] = True
+    in_train = np.zeros(size, bool)
+    in_train[train_rows] = True
+    in_train[0] = False
     return values.reset_index(drop=True), in_train
 
 

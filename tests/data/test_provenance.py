@@ -69,6 +69,6 @@ def test_movielens_latest_small_trains_with_an_honest_split(tmp_path):
     inputs = _inputs(tmp_path, run)
     assert json.loads(inputs["training"].source)["uri"] == str(path)
     profile = json.loads(inputs["training"].profile)
-    assert profile["vocabulary_sizes"]["item_id"] < 9_725  # dense rows, not 193,610
+    assert profile["vocabulary_sizes"]["item_id"] == 9_725  # every rated movie + row 0, not 193,610
     assert {"name": "genres", "kind": "multi_hot"}.items() <= next(
         f for f in profile["side_features"] if f["name"] == "genres").items()
