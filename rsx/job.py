@@ -57,7 +57,7 @@ def job_key(cfg: DictConfig) -> str:
     from rsx.data.loading import data_digest
 
     container = OmegaConf.to_container(cfg, resolve=True)
-    container["data_digest"] = data_digest(cfg.data)
+    container["data_digest"] = data_digest(cfg.data, cache_root=paths.cache_root())
     for section in _NOT_IN_KEY:
         container.pop(section, None)
     for key in _TRAINER_NOT_IN_KEY:

@@ -22,7 +22,7 @@ from rsx.data.prepared import PreparedData
 log = logging.getLogger(__name__)
 
 #: Bump when preparation changes what it produces, so older cache files are not reused.
-PREPARATION_VERSION = 3
+PREPARATION_VERSION = 4
 
 
 def key_digest(key: dict[str, object]) -> str:

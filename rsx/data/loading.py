@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rsx.data import cache
+from rsx.data.files import remembered_digests
 from rsx.data.prepared import PreparedData
 from rsx.data.spec import DatasetSpec
 from rsx.errors import ConfigError
@@ -41,7 +42,8 @@ def load_prepared(data_cfg: Any, cache_root: str | None = None) -> PreparedData:
     directory = cache_directory(cfg, cache_root)
     if directory is None:
         return prepare(cfg)
-    path = cache.cache_file(directory, cfg.name, cache_key(cfg))
+    with remembered_digests(directory):  # unchanged files are not hashed again
+        path = cache.cache_file(directory, cfg.name, cache_key(cfg))
     cached = cache.read(path)
     if cached is not None:
         log.info("Loaded prepared %s from %s", cfg.name, path)
@@ -112,9 +114,10 @@ def cache_directory(cfg: Any, cache_root: str | None) -> str | None:
     return cache_root
 
 
-def data_digest(data_cfg: Any) -> str:
+def data_digest(data_cfg: Any, cache_root: str | None = None) -> str:
     """What the prepared data of `data_cfg` is made from, as 16 hex digits: the dataset's
     settings and the *content* of its files (`DatasetSpec.key`), without preparing anything.
+    `cache_root` as for `load_prepared`: its digest memo spares re-hashing unchanged files.
 
     The job key includes it, so a sweep rerun after the ratings file changed trains again
     instead of skipping its jobs as "already finished". Data that cannot be located gives
@@ -123,6 +126,8 @@ def data_digest(data_cfg: Any) -> str:
     from rsx.errors import RsxError
 
     try:
-        return cache.key_digest(cache_key(typed_config(data_cfg)))
+        cfg = typed_config(data_cfg)
+        with remembered_digests(cache_directory(cfg, cache_root)):
+            return cache.key_digest(cache_key(cfg))
     except RsxError as error:
         return f"unavailable: {error}"

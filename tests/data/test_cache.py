@@ -128,3 +128,30 @@ def test_plain_mappings_are_accepted_and_unknown_keys_named():
         load_prepared({**TINY, "dataset": "synthetic", "colour": "red"})
     with pytest.raises(ConfigError, match="no data.dataset"):
         load_prepared({"name": "x"})
+
+
+def test_file_digests_are_remembered_and_a_rewrite_with_the_old_size_and_mtime_still_counts(
+        tmp_path, monkeypatch, counted_prepare):
+    import hashlib
+
+    from rsx.data import files
+
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("u,i,r\n" + "".join(f"{n % 7},{n % 5},{1 + n % 5}\n" for n in range(200)))
+    cfg = {"dataset": "interactions", "path": str(ratings), "cache_dir": str(tmp_path / "cache"),
+           "columns": {"user": "u", "item": "i", "rating": "r"}}
+    hashed = []
+    real = hashlib.blake2b
+    monkeypatch.setattr(files.hashlib, "blake2b", lambda **kw: hashed.append(1) or real(**kw))
+    first = load_prepared(cfg)
+    load_prepared(cfg)
+    assert len(counted_prepare) == 1 and len(hashed) == 1  # the second run read the memo
+    assert (tmp_path / "cache" / files.DIGEST_MEMO).exists()
+    # Same size, same modification time, other bytes (5-star ratings become 4): prepared again.
+    stat = os.stat(ratings)
+    ratings.write_text(ratings.read_text().replace(",5\n", ",4\n"))
+    os.utime(ratings, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(ratings).st_size == stat.st_size and os.stat(ratings).st_mtime_ns == stat.st_mtime_ns
+    second = load_prepared(cfg)
+    assert len(counted_prepare) == 2 and len(hashed) == 2
+    assert first.train["rating"].max() == 5 and second.train["rating"].max() == 4
