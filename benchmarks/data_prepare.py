@@ -8,9 +8,12 @@ The synthetic case writes (once, under --workdir) `ratings.csv` with `--rows` in
 half-star ratings and timestamps, `items.csv` (genres: multi-hot of 20, year: numeric) and
 `users.csv` (segment: categorical): three side features. It is prepared through
 `data=interactions` (the pipeline every dataset uses: read, clean, split, vocabularies, feature
-tables), and ml-latest-small through `data=movielens`. Each measurement runs in a fresh
+tables; the random split a seeded NumPy permutation unless --shuffle-buffer asks for the
+tutorials' tf.data one), and ml-latest-small through `data=movielens` (which keeps the
+tutorials' tf.data shuffle, buffer 100_000, so its cold time includes importing TensorFlow). Each measurement runs in a fresh
 process (its peak RSS is the process's own): a cold preparation (no cache) and a cached
-reload (a new process reading the prepared `.npz`). Goals on the 2-core machine: 20M rows
+reload (a new process that imports rsx, checks the files against the digest memo and reads
+the prepared `.npz`). Goals on the 2-core machine: 20M rows
 prepared in < 60 s and < 6 GiB, a cached reload < 5 s. Results: benchmarks/results/data_prepare.json.
 """
 
@@ -105,8 +108,11 @@ def measure(config: dict) -> dict:
 
 
 def case(name: str, config: dict) -> dict:
+    load_before = os.getloadavg()[0]
     cold = measure(config)
     cached = measure(config)  # the cache written by the cold run
+    cold["load_average_1min_before"] = load_before
+    cached["load_average_1min_after"] = os.getloadavg()[0]
     print(f"{name}: {cold['rows']:,} rows prepared in {cold['seconds']:.1f} s, peak {cold['peak_rss_gib']:.2f} GiB; "
           f"cached reload {cached['seconds']:.1f} s, peak {cached['peak_rss_gib']:.2f} GiB", flush=True)
     return {"cold": cold, "cached": cached}
@@ -118,8 +124,10 @@ def main() -> int:
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "rsx-bench-data"))
     parser.add_argument("--latest-small", default=None, help="ml-latest-small folder (default: ../shared/data)")
     parser.add_argument("--split", default="random",
-                        help="data.split of the synthetic case; `random` runs the tutorials' tf.data shuffle "
-                             "(TensorFlow import + shuffle), the others are NumPy only")
+                        help="data.split of the synthetic case (random: a NumPy permutation, data.shuffle_buffer=null)")
+    parser.add_argument("--shuffle-buffer", type=int, default=None,
+                        help="data.shuffle_buffer of the synthetic case: an integer runs the tutorials' exact "
+                             "tf.data shuffle (TensorFlow import + shuffle)")
     parser.add_argument("--skip-latest-small", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results" / "data_prepare.json"))
     args = parser.parse_args()
@@ -141,9 +149,10 @@ def main() -> int:
         print(f"data files ready in {time.perf_counter() - started:.0f} s "
               f"({os.path.getsize(paths['ratings']) / 2**20:.0f} MiB ratings.csv)", flush=True)
         cache = tempfile.mkdtemp(prefix="cache-", dir=workdir)
-        config = {**interactions_config(paths, cache), "split": args.split}
-        results["cases"][f"interactions_{args.rows}_{args.split}"] = case(
-            f"{args.rows:,}-row CSV, split={args.split}", config)
+        config = {**interactions_config(paths, cache), "split": args.split, "shuffle_buffer": args.shuffle_buffer}
+        tf_shuffle = "" if args.shuffle_buffer is None else f"_tf_buffer_{args.shuffle_buffer}"
+        results["cases"][f"interactions_{args.rows}_{args.split}{tf_shuffle}"] = case(
+            f"{args.rows:,}-row CSV, split={args.split}{tf_shuffle}", config)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():  # keep the cases of earlier invocations (other sizes, other splits)

@@ -91,3 +91,13 @@ def test_the_cache_key_follows_the_file_content_not_its_name_or_time(tmp_path):
     path.write_text(text.replace("ann", "anh"))  # same size
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))  # same mtime
     assert cache_key(cfg) != before
+
+
+@pytest.mark.parametrize("written", ["2024-01-31 12:00:05", "2024-01-31T12:00:05Z", "31 Jan 2024 12:00:05"])
+def test_date_time_text_is_seconds_since_the_epoch(tmp_path, written):
+    # ISO text comes typed from the CSV reader, other text through pandas: both in UTC seconds.
+    rows = [f"u{n % 3},{n},{1 + n % 5},\"{written}\"" for n in range(30)]
+    (tmp_path / "when.csv").write_text("user,item,stars,when\n" + "\n".join(rows) + "\n")
+    data = _load(path=str(tmp_path / "when.csv"), columns={"user": "user", "item": "item", "rating": "stars",
+                                                          "timestamp": "when"}, split="temporal")
+    assert set(data.train["timestamp"]) == {1_706_702_405}
