@@ -88,6 +88,9 @@ class SweepInfo:
         overrides: the sweep's command-line overrides.
         stopped: the signal that stopped the sweep (e.g. "SIGTERM"); jobs not yet started
             then end KILLED without starting.
+        planned: how many jobs the sweep will launch (the basic sweeper's product of swept
+            values, Optuna's n_trials); None when the sweeper does not say. A summary of a
+            stopped sweep counts the jobs that never started against it.
     """
 
     id: str
@@ -97,6 +100,7 @@ class SweepInfo:
     run_id: Optional[str] = None
     overrides: list[str] = dataclasses.field(default_factory=list)
     stopped: Optional[str] = None
+    planned: Optional[int] = None
 
     def save(self) -> None:
         path = Path(self.dir, SWEEP_FILE)
@@ -148,8 +152,11 @@ def job_name(overrides: Sequence[str], swept: Iterable[str]) -> str:
 _BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
-def validate_jobs(config: DictConfig) -> None:
+def validate_jobs(config: DictConfig) -> Optional[int]:
     """Checks a sweep's config before any job or run exists; raises one `RsxError`.
+
+    Returns the number of jobs the sweep will launch, when the sweeper fixes it up front
+    (the basic sweeper: the product of each swept key's value count; Optuna: n_trials).
 
     The sweep's fixed config is checked as a single run's is (`rsx.validation`, and the
     backend's own checks). With Hydra's basic sweeper, every value a swept key takes is
@@ -164,10 +171,14 @@ def validate_jobs(config: DictConfig) -> None:
     overrides = _parse(config.hydra.overrides.task)
     fixed = [o.input_line for o in overrides if not o.is_sweep_override()]
     candidates: list[list[str]] = [fixed]
+    planned = OmegaConf.select(config, "hydra.sweeper.n_trials")
     if OmegaConf.select(config, "hydra.sweeper._target_") == _BASIC_SWEEPER:
+        planned = 1
         for override in (o for o in overrides if o.is_sweep_override()):
             key = override.get_key_element()
-            candidates += [[*fixed, f"{key}={value}"] for value in override.sweep_string_iterator()]
+            values = list(override.sweep_string_iterator())
+            planned *= len(values)
+            candidates += [[*fixed, f"{key}={value}"] for value in values]
     for job_overrides in candidates:
         try:
             _validate(compose(config.hydra.job.config_name, overrides=job_overrides))
@@ -179,6 +190,9 @@ def validate_jobs(config: DictConfig) -> None:
                 raise
             message, _, fix = line.partition(" -> ")
             raise ConfigError(message, fix or None) from error
+    if OmegaConf.select(config, "hydra.sweeper.params"):  # Swept in a config file: not counted above.
+        planned = None
+    return int(planned) if isinstance(planned, int) else None
 
 
 def _validate(cfg: DictConfig) -> None:
@@ -311,9 +325,11 @@ def format_summary(sweep: SweepInfo, results: Sequence[JobResult], tracking: str
     """One screen: a line per job (number, status, main metric, swept overrides), then the best."""
     counts = {s: sum(r.status == s for r in results) for s in (FINISHED, FAILED, SKIPPED)}
     others = len(results) - sum(counts.values())
+    never = (sweep.planned or 0) - len(results)  # A stopped sweep: jobs it never reached.
     header = (
         f"rsx sweep: {len(results)} jobs: {counts[FINISHED]} finished, {counts[FAILED]} failed, "
         f"{counts[SKIPPED]} skipped" + (f", {others} killed" if others else "")
+        + (f"; {never} of {sweep.planned} planned never started" if never > 0 else "")
     )
     lines = [header, f"  sweep dir  {sweep.dir}"]
     if tracking:
@@ -369,11 +385,12 @@ class SweepCallback(Callback):
                 "trainer.isolate=false cannot be used in a multirun: every job needs a fresh process for its backend",
                 "drop trainer.isolate=false, or run a single job without -m",
             )
-        validate_jobs(config)  # Once, here: a config error starts no job and no run.
+        planned = validate_jobs(config)  # Once, here: a config error starts no job and no run.
         sweep_dir = Path(config.hydra.sweep.dir).resolve()
         self._lock = claim_sweep(sweep_dir)  # Held until this process ends.
         overrides = list(config.hydra.overrides.task)
-        self.sweep = SweepInfo(id=uuid.uuid4().hex, dir=str(sweep_dir), swept=swept, started=time.time(), overrides=overrides)
+        self.sweep = SweepInfo(id=uuid.uuid4().hex, dir=str(sweep_dir), swept=swept, started=time.time(), overrides=overrides,
+                               planned=planned)
         self.experiment = config.tracking.experiment
         # SIGTERM (a scheduler's stop) or SIGINT first stops every worker (their runs end
         # KILLED), then ends the sweep: summary, parent run KILLED (`_stopped_early`).
@@ -451,6 +468,8 @@ class SweepCallback(Callback):
             "rsx.jobs_failed": len(failed),
             "rsx.jobs_skipped": len(skipped),
         }
+        if self.sweep.planned is not None:
+            tags["rsx.jobs_planned"] = self.sweep.planned
         if failed:
             tags[FAILED_JOBS_TAG] = "; ".join(f"job {r.context.get('job_num')}: {r.context.get('name') or '-'}" for r in failed)
         if skipped:

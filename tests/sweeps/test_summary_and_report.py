@@ -227,3 +227,12 @@ def test_the_baseline_of_the_same_run_stands_beside_the_model(tmp_path):
     comparison = Comparison(title="retrieval", source={"kind": "sweep", "run_id": "p1"}, runs=runs)
     assert table_rows(comparison)[1][6] == "test_recall_at_10=0.1910 (baseline 0.1040)"
     assert write(comparison, tmp_path)["png"].read_bytes()[:8] == PNG_MAGIC
+
+
+def test_summary_of_a_stopped_sweep_counts_the_jobs_it_never_started():
+    results = [_result(0, FINISHED, value=0.25), _result(1, KILLED, error="the sweep was stopped (SIGINT)")]
+    sweep = SweepInfo(id="s1", dir="/d", swept=["trainer.seed"], started=0.0, planned=5)
+    header = format_summary(sweep, results).splitlines()[0]
+    assert header == "rsx sweep: 2 jobs: 1 finished, 0 failed, 0 skipped, 1 killed; 3 of 5 planned never started"
+    complete = SweepInfo(id="s1", dir="/d", swept=["trainer.seed"], started=0.0, planned=2)
+    assert "never started" not in format_summary(complete, results)

@@ -108,5 +108,7 @@ def test_a_stopped_sweep_ends_its_runs_killed_and_leaves_no_process(tmp_path, la
     results = [json.loads(p.read_text()) for p in (tmp_path / SWEEP_DIR).rglob(RESULT_FILE)]
     assert results and {r["status"] for r in results} == {"KILLED"}
     killed = len(results)
-    assert f"rsx sweep: {killed} jobs: 0 finished, 0 failed, 0 skipped, {killed} killed" in out, out[-3000:]
+    never = f"; {3 - killed} of 3 planned never started" if killed < 3 else ""
+    assert f"rsx sweep: {killed} jobs: 0 finished, 0 failed, 0 skipped, {killed} killed{never}\n" in out, out[-3000:]
+    assert parent.data.tags["rsx.jobs_planned"] == "3"
     assert "sweep_summary.txt" in {p.name for p in (tmp_path / SWEEP_DIR).iterdir()}
