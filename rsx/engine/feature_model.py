@@ -76,7 +76,7 @@ class TargetModel(FeatureModel):
         return RATING
 
     def prediction(self, x):
-        """The one-unit last layer on `x` (batch, width): (batch, 1) stars or P(liked)."""
+        """The one-unit last layer on `x` (batch, width): (batch, 1) float32 stars or P(liked)."""
         return self.target.prediction_layer(self.data.train[RATING])(x)
 
     def loss(self):

@@ -4,7 +4,9 @@ Both targets train on the prepared `rating` column (stars), so every backend's i
 pipeline stays the same; the binary label `rating >= threshold` is derived inside the loss
 and metrics. Regression errors are therefore in stars, directly comparable with classic
 recommenders (Surprise's RMSE). Each target is one class holding everything that differs
-between them: loss, metrics, last layer and the baseline to beat.
+between them: loss, metrics, last layer and the baseline to beat. The last layer computes in
+float32 whatever `trainer.dtype_policy` says (Keras' mixed-precision guide: a 16-bit output
+would round a rating to ~3 digits and saturate a sigmoid).
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ class Regression:
 
     def prediction_layer(self, train_ratings: np.ndarray) -> keras.layers.Dense:
         start = float(np.mean(train_ratings))
-        return keras.layers.Dense(1, bias_initializer=keras.initializers.Constant(start), name="prediction")
+        return keras.layers.Dense(
+            1, bias_initializer=keras.initializers.Constant(start), name="prediction", dtype="float32"
+        )
 
     def baseline(self, train_ratings: np.ndarray, test_ratings: np.ndarray) -> dict[str, float]:
         return {}
@@ -111,7 +115,8 @@ class Binary:
         rate = float(np.clip(np.mean(train_ratings >= self.threshold), 1e-4, 1 - 1e-4))
         start = float(np.log(rate / (1 - rate)))
         return keras.layers.Dense(
-            1, activation="sigmoid", bias_initializer=keras.initializers.Constant(start), name="prediction"
+            1, activation="sigmoid", bias_initializer=keras.initializers.Constant(start), name="prediction",
+            dtype="float32",
         )
 
     def baseline(self, train_ratings: np.ndarray, test_ratings: np.ndarray) -> dict[str, float]:
