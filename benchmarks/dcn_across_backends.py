@@ -10,13 +10,15 @@ trains on the rating itself) back from MLflow. The ratio to Surprise's SVD++ use
 RMSE of benchmarks/results/quality_vs_classic.json, measured on the same split (checked: the
 same train/validation/test row counts and the same mean-predictor test RMSE, which depends on
 every test rating and the training mean). The spread is
-(max - min) / min over the backends. Records benchmarks/results/dcn_across_backends.json.
+(max - min) / min over the backends. To tell a backend's difference from chance, cpu_reference
+also runs with other seeds (`--seeds`, default 1 2): the spread over seeds (42 and those) is
+what changing only the random streams (initial rows, dropout, shuffling) moves the RMSE.
+Records benchmarks/results/dcn_across_backends.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 from pathlib import Path
@@ -34,13 +36,14 @@ BACKENDS = {
 }
 
 
-def svdpp_reference(data, mean_predictor_rmse: float) -> float | None:
-    """SVD++'s test RMSE (stars) from the quality benchmark, if it ran on this split.
+def svdpp_reference(run) -> float | None:
+    """SVD++'s test RMSE (stars) from the quality benchmark, if it ran on this run's split.
 
     Not the data digest: it also covers the schema, which changes with rsx's code, not the rows.
     """
     quality = json.loads((HERE / "results" / "quality_vs_classic.json").read_text())
-    rows = {"train": data.num_train, "validation": data.num_validation, "test": data.num_test}
+    rows = {split: int(run.data.tags[f"data.{split}_rows"]) for split in ("train", "validation", "test")}
+    mean_predictor_rmse = run.data.metrics["baseline_test_rmse"]
     if quality["rows"] != rows or abs(quality["mean_predictor_rmse_stars"] - mean_predictor_rmse) > 1e-5:
         print(f"quality_vs_classic.json is of another split ({quality['rows']} != {rows}): no SVD++ ratio")
         return None
@@ -58,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="the ml-latest-small folder")
     parser.add_argument("--workdir", default="/tmp/i11", help="MLflow database and data cache go here")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2], help="cpu_reference's other trainer.seed")
     parser.add_argument("overrides", nargs="*", help="extra rsx overrides for every run (e.g. trainer.seed=1)")
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -65,22 +69,23 @@ def main() -> None:
     common = ["experiment=latest_small_dcn", f"data.path={Path(args.data).resolve()}", "trainer.checkpoint=false",
               *args.overrides]
     load = [os.getloadavg()]
-    rows = {}
+    rows, runs = {}, {}
     for name, backend in BACKENDS.items():
-        run = run_rsx(workdir, [*common, *backend], experiment="dcn_across_backends")
+        run = runs[name] = run_rsx(workdir, [*common, *backend], experiment="dcn_across_backends")
         metrics = run.data.metrics
         rows[name] = {"test_rmse_stars": metrics["test_rmse"], "val_rmse_stars": metrics.get("val_rmse"),
                       "baseline_test_rmse_stars": metrics["baseline_test_rmse"],
                       "epochs_trained": epochs_trained(workdir, run),
                       "run_id": run.info.run_id, "overrides": [*common, *backend]}
         load.append(os.getloadavg())
+    seeds = {42: rows["cpu_reference"]["test_rmse_stars"]}
+    for seed in args.seeds:
+        run = run_rsx(workdir, [*common, "backend=cpu_reference", f"trainer.seed={seed}"], experiment="dcn_across_backends")
+        seeds[seed] = run.data.metrics["test_rmse"]
+        load.append(os.getloadavg())
+    seed_spread = (max(seeds.values()) - min(seeds.values())) / min(seeds.values())
 
-    from rsx.data.prepared import PreparedData
-
-    cached = sorted(glob.glob(str(workdir / ".rsx_cache" / "**" / "*.npz"), recursive=True), key=os.path.getmtime)
-    # Every run logs the mean predictor's test RMSE: the same on every backend, one split.
-    baseline = rows["cpu_reference"]["baseline_test_rmse_stars"]
-    svdpp = svdpp_reference(PreparedData.load(cached[-1]), baseline) if cached else None
+    svdpp = svdpp_reference(runs["cpu_reference"])
     rmses = [row["test_rmse_stars"] for row in rows.values()]
     spread = (max(rmses) - min(rmses)) / min(rmses)
     print(f"\n{'backend':30s} {'test RMSE (stars)':>18s} {'val RMSE':>9s} {'/ SVD++':>8s}")
@@ -90,10 +95,14 @@ def main() -> None:
         val = row["val_rmse_stars"] or float("nan")
         print(f"{name:30s} {row['test_rmse_stars']:18.4f} {val:9.4f} {ratio}")
     print(f"max relative spread over backends: {spread:.2%} (goal <= 2 %)")
+    print(f"cpu_reference over seeds {sorted(seeds)}: " + ", ".join(f"{v:.4f}" for _, v in sorted(seeds.items()))
+          + f", spread {seed_spread:.2%}")
     write_results("dcn_across_backends", {
         "data": "ml-latest-small", "split": "random, split_seed 42, train_fraction 0.8, validation 10 % of train",
         "extra_overrides": args.overrides, "svdpp_test_rmse_stars": svdpp, "results": rows,
-        "max_relative_spread": spread, "load_average_before_and_after_each_run": load,
+        "max_relative_spread": spread,
+        "cpu_reference_test_rmse_stars_by_seed": seeds, "seed_spread": seed_spread,
+        "load_average_before_and_after_each_run": load,
     })
 
 

@@ -78,8 +78,6 @@ class Regression:
     `baseline` adds nothing.
     """
 
-    threshold: float  # unused; every target takes one (`target_of`)
-
     def loss(self):
         return keras.losses.MeanSquaredError()
 
@@ -131,10 +129,7 @@ class Binary:
         return {"baseline_test_logloss": logloss, "baseline_test_auc": 0.5, "train_positive_rate": rate}
 
 
-#: `model.target` -> its class; the names `check_target` accepts (`rsx.model_inputs.TARGETS`).
-TARGET_CLASSES = {"regression": Regression, "binary": Binary}
-
-
 def target_of(target: str, threshold: float) -> Regression | Binary:
-    """The target named by a model config's `target`, with its `threshold` (stars)."""
-    return TARGET_CLASSES[target](float(threshold))
+    """The target a model config's `target` names (one of `rsx.model_inputs.TARGETS`, which
+    `check_target` enforces); `threshold` (stars) matters to the binary one only."""
+    return Binary(float(threshold)) if target == "binary" else Regression()
