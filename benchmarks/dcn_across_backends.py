@@ -14,6 +14,11 @@ every test rating and the training mean). The spread is
 also runs with other seeds (`--seeds`, default 1 2): the spread over seeds (42 and those) is
 what changing only the random streams (initial rows, dropout, shuffling) moves the RMSE.
 Records benchmarks/results/dcn_across_backends.json.
+
+`--issue-command` runs issue 11's check instead of the preset: `model=dcn data=movielens
+data.variant=latest_small data.source=files` with dcn's defaults (every side feature, dim 16,
+5 epochs, validation 10 % of the training rows, no early stopping); records
+dcn_across_backends_issue_command.json.
 """
 
 from __future__ import annotations
@@ -62,11 +67,14 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="the ml-latest-small folder")
     parser.add_argument("--workdir", default="/tmp/i11", help="MLflow database and data cache go here")
     parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2], help="cpu_reference's other trainer.seed")
+    parser.add_argument("--issue-command", action="store_true", help="model=dcn with its defaults, not the preset")
     parser.add_argument("overrides", nargs="*", help="extra rsx overrides for every run (e.g. trainer.seed=1)")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    common = ["experiment=latest_small_dcn", f"data.path={Path(args.data).resolve()}", "trainer.checkpoint=false",
+    what = (["model=dcn", "data=movielens", "data.variant=latest_small", "data.source=files"]
+            if args.issue_command else ["experiment=latest_small_dcn"])
+    common = [*what, f"data.path={Path(args.data).resolve()}", "trainer.checkpoint=false",
               *args.overrides]
     load = [os.getloadavg()]
     rows, runs = {}, {}
@@ -97,7 +105,7 @@ def main() -> None:
     print(f"max relative spread over backends: {spread:.2%} (goal <= 2 %)")
     print(f"cpu_reference over seeds {sorted(seeds)}: " + ", ".join(f"{v:.4f}" for _, v in sorted(seeds.items()))
           + f", spread {seed_spread:.2%}")
-    write_results("dcn_across_backends", {
+    write_results("dcn_across_backends" + ("_issue_command" if args.issue_command else ""), {
         "data": "ml-latest-small", "split": "random, split_seed 42, train_fraction 0.8, validation 10 % of train",
         "extra_overrides": args.overrides, "svdpp_test_rmse_stars": svdpp, "results": rows,
         "max_relative_spread": spread,
