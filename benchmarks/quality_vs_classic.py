@@ -11,8 +11,8 @@ a user would, MLflow on) and, in the same run, Surprise's BaselineOnly, SVD and 
 split is exactly rsx's: the train/test rows come from rsx's prepared data (read back from the
 cache the rsx runs wrote), their dense rows mapped back to raw MovieLens ids for Surprise.
 
-Both sides fit on the same training rows (validation rows excluded: rsx uses them only to
-choose its presets' epochs; Surprise's fits use none); test rows whose movie was never
+Both sides fit on the same training rows (validation rows excluded: rsx uses them only for
+its presets' early stopping, which picks the epoch; Surprise's fits use none); test rows whose movie was never
 rated in training (cold, dense row 0) are given a fresh raw id per row, so Surprise falls
 back to its bias terms as it would for any unseen item. Prints one table (test RMSE in
 stars, ratio to SVD++, examples/s) and records benchmarks/results/quality_vs_classic.json.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -79,7 +80,9 @@ def rsx_run(workdir: Path, data_path: str, preset: str, epochs: int | None) -> d
     if epochs:
         overrides.append(f"trainer.epochs={epochs}")
     run = run_rsx(workdir, overrides)
-    return {"run_id": run.info.run_id, "overrides": overrides, "metrics": run.data.metrics}
+    best = run.data.tags.get("rsx.early_stopping.best_epoch")
+    return {"run_id": run.info.run_id, "overrides": overrides, "metrics": run.data.metrics,
+            "best_epoch": int(best) if best else None}
 
 
 def mean_predictor_rmse(data) -> float:
@@ -94,6 +97,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     data_path = str(Path(args.data).resolve())
+    load = [os.getloadavg()]
 
     from rsx.data.prepared import PreparedData
 
@@ -116,10 +120,13 @@ def main() -> None:
                 "val_rmse_stars": metrics.get("val_rmse", float("nan")) * scale,
                 "baseline_test_rmse_stars": metrics["baseline_test_rmse"] * scale,
                 "examples_per_second": metrics.get("examples_per_second"),
+                "best_epoch": run["best_epoch"],
                 "run_id": run["run_id"],
                 "overrides": run["overrides"],
             }
+        load.append(os.getloadavg())
         rows.update(classic_rmse(data, args.seed))
+        load.append(os.getloadavg())
 
     reference = rows["Surprise SVD++"]["test_rmse_stars"]
     print(f"\nml-latest-small, random split (seed 42): {data.num_train} train / {data.num_validation} "
@@ -133,7 +140,7 @@ def main() -> None:
         "data": "ml-latest-small", "split": "random, split_seed 42, train_fraction 0.8, validation 10 % of train",
         "rows": {"train": data.num_train, "validation": data.num_validation, "test": data.num_test},
         "digest": data.digest(), "epochs_override": args.epochs, "mean_predictor_rmse_stars": baseline,
-        "results": rows,
+        "results": rows, "load_average_start_after_rsx_after_surprise": load,
     })
 
 

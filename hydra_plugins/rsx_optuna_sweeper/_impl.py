@@ -174,6 +174,33 @@ def check_existing_study(storage: Optional[str], name: str, direction: str, dime
                 ) from None
 
 
+def check_searched_keys(config: DictConfig, dimensions: Sequence[Dimension]) -> None:
+    """Raises `ConfigError` when a searched key is not in the composed config.
+
+    A search preset is written for one model (e.g. `ranking_optuna` searches
+    `model.hidden_units` and `model.table_optimizer.learning_rate`); run with another model
+    (`model=dcn`), Hydra would fail on the first trial with "Unexpected type for root:
+    NoneType" or "Key not in struct", naming neither the key nor the model.
+    """
+    from rsx.errors import ConfigError
+
+    for d in dimensions:
+        key = d.key.lstrip("+~")
+        if d.key != key or OmegaConf.select(config, key, default=_MISSING) is not _MISSING:
+            continue  # "+key" adds a key; "~key" deletes one.
+        parent = key.rpartition(".")[0]
+        why = f"{parent} is null" if parent and OmegaConf.select(config, parent) is None else "it has no such key"
+        model = OmegaConf.select(config, "model.name")
+        raise ConfigError(
+            f"hydra.sweeper.params searches {key}, which model={model} does not have ({why})",
+            f"use a search preset for model={model} (python -m rsx --help lists hparams_search presets) "
+            "or set the model the preset was written for",
+        )
+
+
+_MISSING = object()
+
+
 class OptunaSearch:
     """The search itself; see `RsxOptunaSweeper` for the arguments."""
 
@@ -196,6 +223,7 @@ class OptunaSearch:
             # The objective is val_<main metric>; with validation = test the search would tune on test.
             raise ValueError("data.validation_from=test would make the search tune on the test split: "
                              "drop experiment=seed_* or set data.validation_from=train")
+        check_searched_keys(config, dimensions)
         direction = resolve_direction(self.direction, config)
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)

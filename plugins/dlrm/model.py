@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import keras
 import keras_rs
-from omegaconf import OmegaConf
 
-from rsx.api import RATING, ModelPlugin, OptimizerSpec, declare_inputs
-from rsx.api.engine import (
-    binary_baseline,
-    feature_inputs,
-    feature_vectors,
-    prediction_layer,
-    target_loss,
-    target_metrics,
-)
+from rsx.api.engine import TargetModel
 
 
-class DlrmModel(ModelPlugin):
+class DlrmModel(TargetModel):
     """DLRM (Naumov et al. 2019) over ids and side features.
 
     Numeric features (batch, n) go through the bottom MLP to one (batch, dim) vector; every
@@ -26,32 +17,12 @@ class DlrmModel(ModelPlugin):
     of all these vectors, (batch, k(k-1)/2); the top MLP reads [bottom output, products] and
     one unit predicts the rating in stars (regression) or the probability of
     `rating >= threshold` (binary). Without numeric features the top MLP reads the products
-    alone. Trains on the `rating` column either way.
+    alone. Inputs, loss, metrics and the last layer: `TargetModel`.
     """
-
-    def __init__(self, config, data):
-        super().__init__(config, data)
-        initializer = config.embeddings_initializer
-        if OmegaConf.is_config(initializer):
-            initializer = OmegaConf.to_container(initializer)
-        features = None if config.features is None else list(config.features)
-        self.inputs = declare_inputs(
-            data, features, config.embedding_dim, OptimizerSpec.from_config(config.table_optimizer), initializer
-        )
-
-    def features(self):
-        return list(self.inputs.features)
-
-    def tables(self):
-        return list(self.inputs.tables)
-
-    def label(self):
-        return RATING
 
     def build(self, embeddings, global_batch_size):
         config = self.config
-        inputs = feature_inputs(self.inputs.features)
-        vectors = feature_vectors(self.inputs.features, inputs, embeddings)
+        inputs, vectors = self.input_vectors(embeddings)
         interacting = [vectors[f.name] for f in self.inputs.embedded]
         top = []
         if self.inputs.numeric:
@@ -67,21 +38,4 @@ class DlrmModel(ModelPlugin):
         x = products if not top else keras.layers.Concatenate(name="top_input")([*top, products])
         for i, units in enumerate(config.top_units):
             x = keras.layers.Dense(units, activation=config.activation, name=f"top_{i}")(x)
-        prediction = prediction_layer(config.target, self.data.train[RATING], config.threshold)(x)
-        return keras.Model(inputs, prediction, name="dlrm")
-
-    def optimizer(self):
-        return OptimizerSpec.from_config(self.config.optimizer)
-
-    def loss(self):
-        return target_loss(self.config.target, self.config.threshold)
-
-    def metrics(self):
-        return target_metrics(self.config.target, self.config.threshold)
-
-    def evaluate_extra(self, model, data):
-        """Binary target: the positive-rate predictor's log-loss and AUC (the mean-rating
-        baseline is logged by rsx for every model)."""
-        if self.config.target != "binary":
-            return {}
-        return binary_baseline(data.train[RATING], data.test[RATING], self.config.threshold)
+        return keras.Model(inputs, self.prediction(x), name="dlrm")

@@ -7,6 +7,7 @@ after rsx has set the backend's environment.
 from rsx.engine.datasets import SAMPLE_WEIGHT, padded_for_evaluation, row_batches, steps_per_epoch, tf_dataset
 from rsx.engine.devices import DeviceReport, check_accelerator
 from rsx.engine.embeddings import EmbeddingLookup
+from rsx.engine.feature_model import FeatureModel, TargetModel
 from rsx.engine.feature_vectors import MaskedMean, feature_inputs, feature_vectors
 from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_optimizer, table_of
 from rsx.engine.retrieval_eval import (
@@ -19,18 +20,17 @@ from rsx.engine.retrieval_eval import (
     relevant_pairs,
     seen_pairs,
 )
-from rsx.engine.targets import TARGETS, binary_baseline, prediction_layer, target_loss, target_metrics
 
 __all__ = [
     "DeviceReport",
     "EmbeddingLookup",
+    "FeatureModel",
     "MaskedMean",
     "RetrievalEvaluation",
     "RetrievalValidation",
     "SAMPLE_WEIGHT",
-    "TARGETS",
     "TableRoutedOptimizer",
-    "binary_baseline",
+    "TargetModel",
     "check_accelerator",
     "evaluate_retrieval",
     "feature_inputs",
@@ -40,14 +40,11 @@ __all__ = [
     "pair_matrix",
     "popularity_baseline",
     "popularity_scorer",
-    "prediction_layer",
     "relevant_pairs",
     "routed_optimizer",
     "row_batches",
     "seen_pairs",
     "steps_per_epoch",
     "table_of",
-    "target_loss",
-    "target_metrics",
     "tf_dataset",
 ]

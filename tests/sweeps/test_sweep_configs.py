@@ -13,10 +13,17 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 
 import rsx
+from rsx.errors import ConfigError
 from rsx.testing.cli import explain
 from rsx.testing.compose import compose_config, registered
 
-from hydra_plugins.rsx_optuna_sweeper._impl import _objective, dimension, resolve_direction, search_space
+from hydra_plugins.rsx_optuna_sweeper._impl import (
+    _objective,
+    check_searched_keys,
+    dimension,
+    resolve_direction,
+    search_space,
+)
 
 CONF = Path(rsx.__file__).resolve().parent.parent / "conf"
 
@@ -56,7 +63,9 @@ def test_sweep_callback_is_registered(registry):
     assert callbacks.rsx_sweep._target_ == "rsx.sweep.SweepCallback"
 
 
-@pytest.mark.parametrize("preset, model", [("ranking_optuna", "ranking"), ("two_tower_optuna", "two_tower")])
+@pytest.mark.parametrize(
+    "preset, model", [("ranking_optuna", "ranking"), ("two_tower_optuna", "two_tower"), ("dcn_optuna", "dcn")]
+)
 def test_search_presets_compose_as_multiruns_of_their_model(registry, preset, model):
     if model not in registry.names("model"):
         pytest.skip(f"model {model} not installed")
@@ -70,6 +79,17 @@ def test_search_presets_compose_as_multiruns_of_their_model(registry, preset, mo
     assert "model.optimizer.learning_rate" in keys and "model.embedding_dim" in keys
     # The preset's direction agrees with the model's own.
     assert cfg.hydra.sweeper.direction == resolve_direction("auto", cfg)
+    check_searched_keys(cfg, dimensions)  # every searched key is one of its model's
+
+
+def test_a_search_preset_for_another_model_is_one_line_naming_the_key(registry):
+    if "dcn" not in registry.names("model"):
+        pytest.skip("model dcn not installed")
+    cfg = _compose(["hparams_search=ranking_optuna", "model=dcn"])
+    dimensions, _ = search_space(dict(cfg.hydra.sweeper.params), [])
+    with pytest.raises(ConfigError, match=r"searches model.table_optimizer.learning_rate, which model=dcn does not "
+                                          r"have \(model.table_optimizer is null\) -> use a search preset"):
+        check_searched_keys(cfg, dimensions)
 
 
 def test_two_tower_search_keeps_the_towers_matched(registry):

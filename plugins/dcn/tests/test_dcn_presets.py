@@ -21,12 +21,14 @@ LATEST_SMALL = Path(os.environ.get("RSX_SHARED_DATA", Path(__file__).resolve().p
         ("latest_small_ranking", "ranking", "latest_small", []),
     ],
 )
-def test_presets_keep_the_random_split_test_rows_and_validate_on_train_rows(preset, model, variant, features):
+def test_presets_keep_the_random_split_test_rows_and_stop_early_on_train_rows(preset, model, variant, features):
     cfg = compose_config([f"experiment={preset}"])
     assert (cfg.model.name, cfg.data.dataset, cfg.data.variant) == (model, "movielens", variant)
     assert (cfg.data.split, cfg.data.split_seed, cfg.data.train_fraction) == ("random", 42, 0.8)
     assert cfg.data.validation_from == "train"
     assert list(cfg.model.features) == features
+    # Early stopping on the validation split picks the epoch, within a maximum.
+    assert cfg.trainer.early_stopping_patience >= 1 and cfg.trainer.epochs >= 10
 
 
 def test_movielens_dcn_runs_on_1m_too():
