@@ -14,16 +14,8 @@ from .config import TwoTowerConfig
 
 
 def check(config) -> None:
-    """Both towers must end at one width: their dot product is the score. A tower with side
-    features needs Dense layers: its concatenated input is wider than the other tower's."""
-    for features, layers in (("user_features", "user_layers"), ("item_features", "candidate_layers")):
-        if list(getattr(config, features)) and not list(getattr(config, layers)):
-            raise ConfigError(
-                f"model.{features}={list(getattr(config, features))} needs model.{layers}: the tower's input "
-                "(id embedding + side features) is wider than model.embedding_dim",
-                f"add Dense layers, e.g. model.{layers}=[{config.embedding_dim}] (both towers must end "
-                "at one width)",
-            )
+    """Both towers must end at one width: their dot product is the score (side features keep
+    a tower's width: without layers they are projected to it and added)."""
     if config.loss == "sampled_softmax" and list(config.item_features):
         raise ConfigError("model.item_features with model.loss=sampled_softmax is not supported: sampled "
                           "negatives are looked up by id only", "use model.loss=softmax")

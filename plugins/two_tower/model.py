@@ -33,11 +33,24 @@ def _tower_layers(units: list[int], activation: str, normalize: bool, name: str)
     return layers + [keras.layers.Identity(name=name)]
 
 
-def _tower_input(vectors: dict, id_feature: str, side: list[str], name: str):
-    """The id's embedding, or it concatenated with the tower's side features' vectors."""
+def _tower_input(vectors: dict, id_feature: str, side: list[str], name: str, layers: list[int]):
+    """What a tower's layers start from: the id's embedding (batch, dim), with side features.
+
+    With Dense layers the side features' vectors are concatenated to the id's embedding and
+    the layers mix them. Without, a linear projection of the side features to the
+    embedding's width is added to it (id embedding + W [side vectors]): the tower keeps its
+    width and the id path stays as without features (on ml-latest-small a Dense layer over
+    the item embedding alone lowers validation recall@10 from 0.19 to 0.15,
+    benchmarks/results/retrieval_side_features.json).
+    """
     if not side:
         return vectors[id_feature]
-    return keras.layers.Concatenate(name=name)([vectors[id_feature], *(vectors[f] for f in side)])
+    if layers:
+        return keras.layers.Concatenate(name=name)([vectors[id_feature], *(vectors[f] for f in side)])
+    mixed = vectors[side[0]] if len(side) == 1 else keras.layers.Concatenate(name=name)([vectors[f] for f in side])
+    width = vectors[id_feature].shape[-1]
+    projected = keras.layers.Dense(width, name=f"{name}_projection")(mixed)
+    return keras.layers.Add(name=f"{name}_added")([vectors[id_feature], projected])
 
 
 def _check_entity(data, entity: str, names: list[str]) -> None:
@@ -149,8 +162,10 @@ class TwoTowerModel(ModelPlugin):
         candidate_tower = _tower_layers(
             list(config.candidate_layers), config.activation, config.normalize, CANDIDATE_TOWER
         )
-        user = _apply(user_tower, _tower_input(vectors, USER_ID, self.side["user"], "user_features"))
-        candidate = _apply(candidate_tower, _tower_input(vectors, ITEM_ID, self.side["item"], "item_features"))
+        user_input = _tower_input(vectors, USER_ID, self.side["user"], "user_features", config.user_layers)
+        user = _apply(user_tower, user_input)
+        item_input = _tower_input(vectors, ITEM_ID, self.side["item"], "item_features", config.candidate_layers)
+        candidate = _apply(candidate_tower, item_input)
         if config.loss == "mse":
             # float32 whatever the dtype policy (Keras' mixed-precision guide: the output layer).
             score = keras.layers.Dot(axes=1, name="score", dtype="float32")([user, candidate])

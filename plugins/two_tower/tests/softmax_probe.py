@@ -169,8 +169,9 @@ schema = Schema(features=(SideFeature("history", "sequence", "user", ITEMS + 1, 
 featured = PreparedData("probe_features", train, test, {"user_id": USERS + 1, "item_id": ITEMS + 1}, data.titles,
                         schema=schema, user_features={"history": history},
                         item_features={"genres": genres, "year": year})
+# The user tower concatenates (it has layers), the candidate tower projects and adds (it has none).
 towers_config = dict(metrics_k=[5], top_k=5, loss="softmax", user_features=["history"],
-                     item_features=["genres", "year"], user_layers=[8], candidate_layers=[8])
+                     item_features=["genres", "year"], embedding_dim=8, user_layers=[8])
 keras.utils.set_random_seed(0)
 plugin = TwoTowerModel(OmegaConf.structured(TwoTowerConfig(**towers_config)), featured)
 model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 8)
@@ -189,7 +190,8 @@ report["side_features"] = {
         np.abs(plugin._towers(model).users(np.array([1, 2, 3], "int32")) - queries).max(axis=1) > 0).tolist(),
     "extra": plugin.evaluate_extra(model, featured),
 }
-for name, overrides in {"entity": {"user_features": ["genres"]}, "layers": {"candidate_layers": []}}.items():
+for name, overrides in {"entity": {"user_features": ["genres"]},
+                        "sampled": {"loss": "sampled_softmax", "num_negatives": 2}}.items():
     config = OmegaConf.structured(TwoTowerConfig(**{**towers_config, **overrides}))
     try:
         spec.check(config)

@@ -89,4 +89,4 @@ def test_side_features_enter_the_towers_and_retrieval_reads_their_tables(report)
 
 def test_side_features_bad_config_is_one_line(report):
     assert "model.user_features names 'genres', which is not a per-user side feature" in report["error_side_entity"]
-    assert "model.item_features=['genres', 'year'] needs model.candidate_layers" in report["error_side_layers"]
+    assert "model.item_features with model.loss=sampled_softmax is not supported" in report["error_side_sampled"]
