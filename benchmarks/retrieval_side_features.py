@@ -4,12 +4,13 @@ candidate tower; chosen on validation, test reported beside.
 
     python benchmarks/retrieval_side_features.py [--data ../shared/data/ml-latest-small]
 
-Four runs, one after another, through the CLI (`python -m rsx`, MLflow in a temporary
+Six runs, one after another, through the CLI (`python -m rsx`, MLflow in a temporary
 folder): the preset as it is; the preset with a Dense layer on the candidate tower
 (`model.candidate_layers=[64]`, so the layer's own effect is seen); that layer fed the item
 id's embedding concatenated with genres (multi-hot, mean), tags (multi-hot, mean) and year
 (numeric); and, without layers, the item embedding plus a linear projection of the three
-(what two_tower does with side features and no layers).
+(what two_tower does with side features and no layers), then the same with genres and year,
+and with genres alone.
 Results: benchmarks/results/retrieval_side_features.json.
 """
 
@@ -32,6 +33,8 @@ VARIANTS = {
     "candidate_layer": ["model.candidate_layers=[64]"],
     "candidate_layer+genres,tags,year": ["model.candidate_layers=[64]", "model.item_features=[genres,tags,year]"],
     "genres,tags,year_projected": ["model.item_features=[genres,tags,year]"],
+    "genres,year_projected": ["model.item_features=[genres,year]"],
+    "genres_projected": ["model.item_features=[genres]"],
 }
 METRICS = ("val_recall_at_10", "val_ndcg_at_10", "test_recall_at_10", "test_ndcg_at_10", "baseline_test_recall_at_10")
 

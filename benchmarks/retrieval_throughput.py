@@ -3,8 +3,9 @@
     python benchmarks/retrieval_throughput.py [--data ../shared/data/ml-latest-small]
         [--backends cpu_reference jax_dataparallel] [--rounds 2] [--epochs 5]
 
-One child process per backend (its environment applied before JAX starts: jax_dataparallel
-gets 2 virtual CPU devices). In each, the `retrieval_softmax` preset's two-tower trains through
+One child process per backend (its environment applied before Keras starts: cpu_reference on
+its default TensorFlow and on JAX, jax_dataparallel with 2 virtual CPU devices). In each,
+the `retrieval_softmax` preset's two-tower trains through
 rsx's engine (`train_and_evaluate`, as a run does) on ml-latest-small's training rows, with
 only the loss changed: `softmax` (in-batch negatives, logQ, accidental hits removed) and `mse`
 (the tutorial's). Both train on every training row (train_min_rating=null, so both have the
@@ -38,18 +39,20 @@ LOSSES = {
     "mse": {"loss": "mse", "train_min_rating": None},
     "softmax_preset_rows": {"loss": "softmax"},  # The preset: rows rated >= 4 only.
 }
-#: Environment of each backend's child process (what its BackendSpec.environment sets).
-ENVIRONMENTS = {
-    "cpu_reference": {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-    "jax_dataparallel": {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
-                         "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
-    "tf_sparsecore": {"KERAS_BACKEND": "tensorflow"},
+#: Name -> (backend, its overrides, the child's environment: what its BackendSpec.environment
+#: sets). cpu_reference runs on TensorFlow unless told `backend.keras_backend=jax`.
+SETUPS = {
+    "cpu_reference": ("cpu_reference", [], {"KERAS_BACKEND": "tensorflow"}),
+    "cpu_reference_jax": ("cpu_reference", ["backend.keras_backend=jax"],
+                          {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}),
+    "jax_dataparallel": ("jax_dataparallel", ["backend.cpu_devices=2"],
+                         {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+                          "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}),
+    "tf_sparsecore": ("tf_sparsecore", [], {"KERAS_BACKEND": "tensorflow"}),
 }
-BACKEND_OVERRIDES = {"cpu_reference": ["backend.keras_backend=jax"], "jax_dataparallel": ["backend.cpu_devices=2"],
-                     "tf_sparsecore": []}
 
 
-def child(backend: str, data_path: Path, rounds: int, epochs: int) -> dict:
+def child(setup: str, data_path: Path, rounds: int, epochs: int) -> dict:
     """Runs every loss `rounds` times in this process; returns the speeds."""
     from omegaconf import OmegaConf
 
@@ -59,13 +62,14 @@ def child(backend: str, data_path: Path, rounds: int, epochs: int) -> dict:
     from rsx.engine.training import train_and_evaluate
     from rsx.testing.compose import compose_config
 
+    backend, overrides, _ = SETUPS[setup]
     data = latest_small(data_path)
     preset = OmegaConf.load(REPO / "conf" / "experiment" / "retrieval_softmax.yaml")
     registry = discover()
     runs: dict = {}
     for _ in range(rounds):
         for loss, model in LOSSES.items():
-            cfg = compose_config(["model=two_tower", f"backend={backend}", *BACKEND_OVERRIDES[backend]])
+            cfg = compose_config(["model=two_tower", f"backend={backend}", *overrides])
             OmegaConf.set_struct(cfg, False)
             for section in ("trainer", "model"):
                 cfg[section] = OmegaConf.merge(cfg[section], preset.get(section, {}))
@@ -75,14 +79,15 @@ def child(backend: str, data_path: Path, rounds: int, epochs: int) -> dict:
             train_and_evaluate(cfg, registry.backend(backend), registry.model("two_tower"), data, tracker)
             speeds = [v for step, v in tracker.history["examples_per_second"] if step > 1]
             runs.setdefault(loss, []).append(statistics.median(speeds))
-            print(f"{backend} {loss:<20} {statistics.median(speeds):>10,.0f} examples/s", flush=True)
+            print(f"{setup} {loss:<20} {statistics.median(speeds):>10,.0f} examples/s", flush=True)
     return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "ml-latest-small")
-    parser.add_argument("--backends", nargs="+", default=["cpu_reference", "jax_dataparallel"])
+    parser.add_argument("--backends", nargs="+", default=["cpu_reference", "cpu_reference_jax", "jax_dataparallel"],
+                        choices=list(SETUPS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -98,7 +103,7 @@ def main() -> None:
     for backend in args.backends:  # One after another: the machine is shared.
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        env = {**os.environ, **ENVIRONMENTS[backend]}
+        env = {**os.environ, **SETUPS[backend][2]}
         out = subprocess.run([sys.executable, __file__, "--child", backend, "--data", str(args.data),
                               "--rounds", str(args.rounds), "--epochs", str(args.epochs)],
                              env=env, text=True, capture_output=True)
@@ -117,7 +122,8 @@ def main() -> None:
         }
         print(f"{backend}: softmax / mse = {results[backend]['ratio_softmax_to_mse']:.2f}", flush=True)
     write_results("retrieval_throughput", {
-        "data": "ml-latest-small training rows (rsx random split, seed 42), global batch 1024, retrieval_softmax preset",
+        "data": "ml-latest-small training rows (rsx random split, seed 42), global batch 1024, "
+                "retrieval_softmax preset",
         "machine": f"{os.cpu_count()} CPU cores shared with other jobs",
         "command": "python benchmarks/retrieval_throughput.py " + " ".join(sys.argv[1:]),
         "results": results,

@@ -79,7 +79,9 @@ class TwoTowerModel(ModelPlugin):
     (rating - 1) / 4, Adagrad 0.2; the Keras model maps {user_id, item_id} -> score.
     `softmax` / `sampled_softmax` train retrieval as TFRS's `tasks.Retrieval` does: each
     user against the batch's candidates (see `softmax.py`); the Keras model then maps a batch
-    to (batch, 1 + negatives) logits, the positive first.
+    to (batch, 1 + negatives) logits, the positive first. `model.user_features` /
+    `model.item_features` add per-user / per-item side features to a tower (see
+    `_tower_input`); the model's inputs are then the ids plus those features.
 
     Retrieval (top-k over every item) runs after training and at each validation: candidate
     vectors are computed *through the candidate tower*, never read from a table's variables,
