@@ -52,7 +52,7 @@ SETUPS = {
 }
 
 
-def child(setup: str, data_path: Path, rounds: int, epochs: int) -> dict:
+def child(setup: str, data_path: Path, rounds: int, epochs: int, steps_per_execution: int = 1) -> dict:
     """Runs every loss `rounds` times in this process; returns the speeds."""
     from omegaconf import OmegaConf
 
@@ -74,7 +74,8 @@ def child(setup: str, data_path: Path, rounds: int, epochs: int) -> dict:
             for section in ("trainer", "model"):
                 cfg[section] = OmegaConf.merge(cfg[section], preset.get(section, {}))
             cfg.model = OmegaConf.merge(cfg.model, model)
-            cfg.trainer.update(epochs=epochs, validation_freq=epochs + 1, verbose=0)
+            cfg.trainer.update(epochs=epochs, validation_freq=epochs + 1, verbose=0,
+                               steps_per_execution=steps_per_execution)
             tracker = MemoryTracker()
             train_and_evaluate(cfg, registry.backend(backend), registry.model("two_tower"), data, tracker)
             speeds = [v for step, v in tracker.history["examples_per_second"] if step > 1]
@@ -90,10 +91,12 @@ def main() -> None:
                         choices=list(SETUPS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="trainer.steps_per_execution of every run (results file gets a _spe<N> suffix)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(child(args.child, args.data, args.rounds, args.epochs)))
+        print("RESULT " + json.dumps(child(args.child, args.data, args.rounds, args.epochs, args.steps_per_execution)))
         return
     if not (args.data / "ratings.csv").exists():
         sys.exit(f"no ratings.csv in {args.data}: pass --data <ml-latest-small folder>")
@@ -105,7 +108,8 @@ def main() -> None:
         start = time.perf_counter()
         env = {**os.environ, **SETUPS[backend][2]}
         out = subprocess.run([sys.executable, __file__, "--child", backend, "--data", str(args.data),
-                              "--rounds", str(args.rounds), "--epochs", str(args.epochs)],
+                              "--rounds", str(args.rounds), "--epochs", str(args.epochs),
+                              "--steps-per-execution", str(args.steps_per_execution)],
                              env=env, text=True, capture_output=True)
         line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
         if line is None:
@@ -121,7 +125,9 @@ def main() -> None:
             "seconds": round(time.perf_counter() - start, 1),
         }
         print(f"{backend}: softmax / mse = {results[backend]['ratio_softmax_to_mse']:.2f}", flush=True)
-    write_results("retrieval_throughput", {
+    spe = args.steps_per_execution
+    write_results("retrieval_throughput" + ("" if spe == 1 else f"_spe{spe}"), {
+        "steps_per_execution": spe,
         "data": "ml-latest-small training rows (rsx random split, seed 42), global batch 1024, "
                 "retrieval_softmax preset",
         "machine": f"{os.cpu_count()} CPU cores shared with other jobs",
