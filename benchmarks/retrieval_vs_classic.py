@@ -13,8 +13,7 @@ user interacted with before the split are excluded from the ranking. The rsx mod
 through rsx's own engine (`train_and_evaluate`, cpu_reference backend on JAX), exactly as a
 run does, on the same `PreparedData` object as the classic methods.
 
-Also measured: training throughput (examples/s, median of epochs 2+) of the in-batch softmax
-two-tower and of the same two-tower with the MSE loss, same backend, same global batch 1024.
+Training throughput (softmax vs MSE) is measured by benchmarks/retrieval_throughput.py.
 Results: benchmarks/results/retrieval_vs_classic.json.
 """
 
@@ -171,14 +170,6 @@ def main() -> None:
     record("implicit_bpr", lambda: implicit_model("bpr", data, num_users, num_items, args.seed))
     record("seed_retrieval", lambda: rsx_run("seed_retrieval"))
     record("retrieval_softmax", lambda: rsx_run("retrieval_softmax"))
-    # Throughput: the same two-tower and trainer at global batch 1024, only the loss differs;
-    # run back to back, twice each, best epochs compared (the machine is shared).
-    speeds = {"softmax": [], "mse": []}
-    for _ in range(2):
-        for loss, model in (("softmax", {}), ("mse", {"loss": "mse", "train_min_rating": None})):
-            _, speed, _ = run_rsx("retrieval_softmax", data, {"model": model, "trainer": {"epochs": 4}})
-            speeds[loss].append(speed)
-    best = {loss: max(s["best"] for s in runs) for loss, runs in speeds.items()}
 
     als = results["implicit_als"]
     print(f"\n{'method':<18} " + " ".join(f"{f'{m}@10 ({rule})':>22}" for rule in RULES for m in ("recall", "ndcg"))
@@ -187,9 +178,6 @@ def main() -> None:
         cells = [by_rule[rule][f"test_{m}_at_10"] for rule in RULES for m in ("recall", "ndcg")]
         ratio = by_rule["rating>=4"]["test_recall_at_10"] / als["rating>=4"]["test_recall_at_10"]
         print(f"{name:<18} " + " ".join(f"{c:>22.4f}" for c in cells) + f" {ratio:>16.2f}")
-    softmax, mse_speed = best["softmax"], best["mse"]
-    print(f"\nthroughput at global batch 1024 (best epoch): in-batch softmax {softmax:,.0f} examples/s, "
-          f"MSE {mse_speed:,.0f} examples/s (ratio {softmax / mse_speed:.2f})")
 
     pop = results["popularity"]["rating>=4"]["test_recall_at_10"]
     write_results("retrieval_vs_classic", {
@@ -201,8 +189,6 @@ def main() -> None:
         "ratio_recall_at_10_to_als": {n: r["rating>=4"]["test_recall_at_10"] / als["rating>=4"]["test_recall_at_10"]
                                       for n, r in results.items()},
         "ratio_recall_at_10_to_popularity": {n: r["rating>=4"]["test_recall_at_10"] / pop for n, r in results.items()},
-        "throughput_examples_per_second": {"softmax_batch_1024": softmax, "mse_batch_1024": mse_speed,
-                                           "ratio_best_epochs": softmax / mse_speed, "runs": speeds},
         "users": {"train": num_users - 1, "items": num_items - 1},
     })
 

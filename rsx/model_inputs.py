@@ -79,6 +79,7 @@ def declare_inputs(
     embedding_dim: int,
     optimizer: Optional[OptimizerSpec] = None,
     initializer: Any = "uniform",
+    sequences_as_bags: bool = False,
 ) -> ModelInputs:
     """The user/item ids and the side features `names` (None = all), with their tables.
 
@@ -93,6 +94,9 @@ def declare_inputs(
         embedding_dim: width of every table.
         optimizer: the tables' own optimizer.
         initializer: how table rows start (see `TableSpec.initializer`).
+        sequences_as_bags: declare sequence features as multi_hot (their table's combiner
+            reduces them, order ignored) for models without an order-aware part; the backend
+            then never hands back unreduced (batch, max_length, dim) vectors.
 
     Raises:
         DataError: a named feature is not in the data.
@@ -105,6 +109,8 @@ def declare_inputs(
     for name in side_feature_names(data, names):
         side = data.schema.feature(name)
         kind = KINDS[side.kind]
+        if kind == "sequence" and sequences_as_bags:
+            kind = "multi_hot"
         if kind == "numeric":
             features.append(FeatureSpec(name, None, kind="numeric"))
             continue

@@ -14,7 +14,11 @@ from .config import TwoTowerConfig
 
 
 def check(config) -> None:
-    """Both towers must end at one width: their dot product is the score."""
+    """Both towers must end at one width: their dot product is the score (side features keep
+    a tower's width: without layers they are projected to it and added)."""
+    if config.loss == "sampled_softmax" and list(config.item_features):
+        raise ConfigError("model.item_features with model.loss=sampled_softmax is not supported: sampled "
+                          "negatives are looked up by id only", "use model.loss=softmax")
     user_width = (list(config.user_layers) or [config.embedding_dim])[-1]
     candidate_width = (list(config.candidate_layers) or [config.embedding_dim])[-1]
     if user_width != candidate_width:

@@ -19,6 +19,15 @@ class TwoTowerConfig:
     name: str = "two_tower"
     # Width of the user and candidate (item) embeddings.
     embedding_dim: int = 32
+    # Side features of the user tower: names of per-user side features in the data's schema
+    # (categorical -> an embedding, multi_hot and sequence (e.g. a history of items) -> the
+    # mean of their ids' embeddings, numeric -> the value). With `user_layers` they are
+    # concatenated with the user id's embedding before the layers; without, a linear
+    # projection of them to `embedding_dim` is added to it (the tower keeps its width).
+    user_features: list[str] = dataclasses.field(default_factory=list)
+    # Side features of the candidate tower: per-item features (e.g. genres, tags, year), as
+    # `user_features` (with `candidate_layers`). Retrieval feeds every item's row of them.
+    item_features: list[str] = dataclasses.field(default_factory=list)
     # Units of Dense layers stacked on the user embedding; [] = the embedding is the query.
     user_layers: list[int] = dataclasses.field(default_factory=list)
     # Units of Dense layers stacked on the item embedding; the last width must match the

@@ -12,7 +12,7 @@ every data-parallel device. Nothing reads a table's variables directly.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
 import keras_rs
@@ -32,14 +32,18 @@ class Towers:
         candidate_tower: name of the layer whose output is the candidate vector.
         num_movies: the movie table's rows; candidates are the ids 1 .. num_movies - 1.
         batch_size: rows per `predict` step (the global batch size).
+        inputs: (user rows, item rows) -> the model's inputs for those pairs (ids and the side
+            features of those users and items, e.g. `rsx.api.engine.entity_inputs`); None = ids only.
     """
 
-    def __init__(self, model, user_tower: str, candidate_tower: str, num_movies: int, batch_size: int):
+    def __init__(self, model, user_tower: str, candidate_tower: str, num_movies: int, batch_size: int,
+                 inputs: Optional[Callable[[np.ndarray, np.ndarray], dict]] = None):
         self.model = keras.Model(
             model.input,
             {"user": model.get_layer(user_tower).output, "candidate": model.get_layer(candidate_tower).output},
         )
         self.batch_size = batch_size
+        self.inputs = inputs or (lambda users, items: {USER_ID: users, ITEM_ID: items})
         self.candidate_ids = np.arange(1, num_movies, dtype=np.int32)
         self._candidates: Optional[np.ndarray] = None
 
@@ -47,10 +51,7 @@ class Towers:
         """Both towers on equally long id arrays, padded to whole batches."""
         rows = len(user_ids)
         padded = -(-rows // self.batch_size) * self.batch_size
-        inputs = {
-            USER_ID: np.resize(user_ids.astype(np.int32), padded),
-            ITEM_ID: np.resize(item_ids.astype(np.int32), padded),
-        }
+        inputs = self.inputs(np.resize(user_ids.astype(np.int32), padded), np.resize(item_ids.astype(np.int32), padded))
         outputs = self.model.predict(inputs, batch_size=self.batch_size, verbose=0)
         return {name: np.asarray(value)[:rows] for name, value in outputs.items()}
 

@@ -13,6 +13,7 @@ from rsx.engine.optimizers import TableRoutedOptimizer, make_optimizer, routed_o
 from rsx.engine.retrieval_eval import (
     RetrievalEvaluation,
     RetrievalValidation,
+    entity_inputs,
     evaluate_retrieval,
     pair_matrix,
     popularity_baseline,
@@ -32,6 +33,7 @@ __all__ = [
     "TableRoutedOptimizer",
     "TargetModel",
     "check_accelerator",
+    "entity_inputs",
     "evaluate_retrieval",
     "feature_inputs",
     "feature_vectors",

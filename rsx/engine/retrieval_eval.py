@@ -34,7 +34,7 @@ import keras_rs
 import numpy as np
 
 from rsx.data.prepared import ITEM_ID, RATING, USER_ID, PreparedData
-from rsx.errors import ConfigError
+from rsx.errors import ConfigError, DataError
 
 log = logging.getLogger("rsx")
 
@@ -181,6 +181,47 @@ def ranked_lists(scores, labels: np.ndarray, depth: int) -> tuple[np.ndarray, np
     return ranked, order
 
 
+def entity_inputs(data: PreparedData, features, users: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray]:
+    """A retrieval model's inputs for (user, item) rows, read from the data's entity tables.
+
+    Scoring the whole catalogue runs the towers on rows that are no interaction of any split,
+    so their side features come from `data.user_features` / `data.item_features` (indexed by
+    the dense id row), never from a split's columns.
+
+    Args:
+        data: the prepared data.
+        features: the model's `FeatureSpec`s: `user_id`, `item_id` and per-user or per-item
+            side features.
+        users: (n,) int user rows; items: (n,) int item rows.
+    Returns:
+        feature -> (n,) int32 ids, (n, max_length) int32 padded ids, or (n,) float32 values.
+    Raises:
+        DataError: a feature that is neither an id nor a user or item feature of the data.
+    """
+    rows = {USER_ID: np.asarray(users, np.int32), ITEM_ID: np.asarray(items, np.int32)}
+    out = {}
+    for feature in features:
+        if feature.name in rows:
+            out[feature.name] = rows[feature.name]
+            continue
+        for entity, tables in ((USER_ID, data.user_features), (ITEM_ID, data.item_features)):
+            if feature.name in tables:
+                values = np.asarray(tables[feature.name])[rows[entity]]
+                break
+        else:
+            raise DataError(
+                f"model feature '{feature.name}' is not a user or item feature of data '{data.name}'",
+                "give a retrieval tower only per-user or per-item side features",
+            )
+        if feature.kind == "numeric":
+            out[feature.name] = values.astype(np.float32)
+        elif feature.kind == "id":
+            out[feature.name] = values.astype(np.int32)
+        else:
+            out[feature.name] = values.astype(np.int32).reshape(len(values), feature.max_length)
+    return out
+
+
 def evaluate_retrieval(
     scorer: Scorer,
     num_items: int,
@@ -278,7 +319,8 @@ class RetrievalValidation(keras.callbacks.Callback):
     """Adds `val_<metric>_at_<k>` to the epoch's logs every `validation_freq` epochs.
 
     Put it before the callback that records the logs (rsx's EpochMetrics), so the numbers go
-    to MLflow with the epoch's other metrics.
+    to MLflow with the epoch's other metrics, and before early stopping, which may watch
+    them (`logged_metrics` lists their names).
 
     Args:
         make_scorer: model -> Scorer, called after each validated epoch (the towers changed).
@@ -297,6 +339,8 @@ class RetrievalValidation(keras.callbacks.Callback):
         self.users = data.validation[USER_ID]
         self.evaluation = evaluation
         self.validation_freq = validation_freq
+        #: What it adds to the validated epochs' logs: early stopping may watch any of them.
+        self.logged_metrics = tuple(metric_names("val_", evaluation.metrics_k))
 
     #: The backend's inference context (`BackendPlugin.inference_scope`), set by rsx before
     #: training: on several processes, towers run outside fit only inside it.

@@ -50,22 +50,28 @@ def mean_baseline(data: PreparedData, label: str) -> dict[str, float]:
     return out
 
 
-def early_stopping(trainer, model_spec: ModelSpec, compiled_metrics, tracker):
+def early_stopping(trainer, model_spec: ModelSpec, model_config, compiled_metrics, callbacks, tracker):
     """`trainer.early_stopping_patience` as a callback on the validation main metric, or None.
 
-    The main metric must be one Keras computes every validation (a compiled metric, e.g.
-    `rmse` for `test_rmse`); one computed only at the end (`evaluate_extra`, e.g. recall@k)
-    cannot be watched per epoch, so `val_loss` is watched instead and the run says so.
+    The main metric must be one computed every validation: a compiled metric (e.g. `rmse`
+    for `test_rmse`) or one a plugin callback adds to the epoch's logs and lists in its
+    `logged_metrics` (e.g. two_tower's retrieval validation: `val_recall_at_10`); the stopper
+    runs after the plugin callbacks, so it reads what they added. One computed only at the
+    end (`evaluate_extra`) cannot be watched per epoch, so `val_loss` is watched instead and
+    the run says so.
     """
     patience = trainer.get("early_stopping_patience")
     if patience is None:
         return None
-    monitor, greater = validation_metric(model_spec.main_metric), model_spec.greater_is_better
-    compiled = {"loss", *(getattr(m, "name", m) for m in (compiled_metrics or []))}
-    if monitor.removeprefix("val_") not in compiled:
+    monitor = validation_metric(model_spec.main_metric_for(model_config))
+    greater = model_spec.greater_is_better
+    watchable = {validation_metric(getattr(m, "name", m)) for m in ["loss", *(compiled_metrics or [])]}
+    watchable.update(name for c in callbacks for name in getattr(c, "logged_metrics", ()))
+    if monitor not in watchable:
         log.warning("rsx: early stopping watches val_loss: %s is not computed every epoch", monitor)
         monitor, greater = "val_loss", False
-    tracker.set_tags({"rsx.early_stopping.monitor": monitor})
+    tracker.set_tags({"rsx.early_stopping.monitor": monitor,
+                      "rsx.early_stopping.mode": "max" if greater else "min"})
     return ValidationEarlyStopping(monitor, greater, patience)
 
 
@@ -263,7 +269,8 @@ def train_and_evaluate(
     from rsx.testing.faults import fault_callbacks
 
     callbacks += fault_callbacks()  # Tests only: none unless an RSX_FAULT_* variable is set.
-    if (stopper := early_stopping(trainer, model_spec, compiled_metrics, tracker)) is not None:
+    stopper = early_stopping(trainer, model_spec, cfg.model, compiled_metrics, plugin_callbacks, tracker)
+    if stopper is not None:
         callbacks.append(stopper)
     history = model.fit(
         train,

@@ -126,4 +126,77 @@ history = model.fit({"user_id": train["user_id"], "item_id": train["item_id"]}, 
                     batch_size=8, epochs=2, verbose=0)
 report["sampled_losses"] = [float(v) for v in history.history["loss"]]
 report["sampled_extra"] = plugin.evaluate_extra(model, data)
+
+# Early stopping watches the recall the retrieval validation writes into each epoch's logs
+# (mode max), not val_loss: rsx's own helper picks the monitor, the stopper reads the logs.
+from rsx.engine.training import early_stopping  # noqa: E402
+from rsx_plugins.two_tower import spec  # noqa: E402
+
+
+class Tags:
+    tags: dict = {}
+
+    def set_tags(self, tags):
+        self.tags.update(tags)
+
+
+keras.utils.set_random_seed(0)
+plugin = plugin_with(loss="softmax")
+model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 8)
+model.compile(optimizer=keras.optimizers.Adam(0.05), loss=plugin.loss())
+callbacks = plugin.callbacks(data, 1)
+stopper = early_stopping(OmegaConf.create({"early_stopping_patience": 1}), spec, plugin.config, [], callbacks, Tags())
+seen = []
+watch = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs.get("val_recall_at_5")))
+x_test = {"user_id": test["user_id"], "item_id": test["item_id"]}
+model.fit({"user_id": train["user_id"], "item_id": train["item_id"]}, train["label"], batch_size=8, epochs=4,
+          validation_data=(x_test, test["label"]), callbacks=[*callbacks, stopper, watch],
+          verbose=0)
+report["early_stopping"] = {"monitor": stopper.monitor, "mode": stopper.mode, "tags": Tags.tags,
+                            "best": float(stopper.best), "recalls": seen}
+
+# Side features in the towers: the user's history (a sequence, read as a bag of items), the
+# item's genres (multi_hot) and year (numeric). Retrieval feeds each user's and item's rows of
+# the data's feature tables: changing item 3's genres moves item 3's candidate vector only.
+from rsx.api import Schema, SideFeature  # noqa: E402
+from rsx.engine.inputs import model_columns  # noqa: E402
+
+history = rng.integers(0, ITEMS + 1, (USERS + 1, 3)).astype("int32")
+genres = rng.integers(0, 4, (ITEMS + 1, 2)).astype("int32")
+year = rng.normal(size=ITEMS + 1).astype("float32")
+schema = Schema(features=(SideFeature("history", "sequence", "user", ITEMS + 1, 3),
+                          SideFeature("genres", "multi_hot", "item", 4, 2), SideFeature("year", "numeric", "item")))
+featured = PreparedData("probe_features", train, test, {"user_id": USERS + 1, "item_id": ITEMS + 1}, data.titles,
+                        schema=schema, user_features={"history": history},
+                        item_features={"genres": genres, "year": year})
+# The user tower concatenates (it has layers), the candidate tower projects and adds (it has none).
+towers_config = dict(metrics_k=[5], top_k=5, loss="softmax", user_features=["history"],
+                     item_features=["genres", "year"], embedding_dim=8, user_layers=[8])
+keras.utils.set_random_seed(0)
+plugin = TwoTowerModel(OmegaConf.structured(TwoTowerConfig(**towers_config)), featured)
+model = plugin.build(EmbeddingLookup(plugin.tables(), plugin.features(), name="embeddings"), 8)
+model.compile(optimizer="adam", loss=plugin.loss())
+columns = model_columns(plugin.features(), plugin.tables(), featured, "train", "label", "error")
+model.fit({f.name: columns[f.name] for f in plugin.features()}, columns["label"], batch_size=8, epochs=1, verbose=0)
+candidates = plugin._towers(model).candidates()
+queries = plugin._towers(model).users(np.array([1, 2, 3], "int32"))
+featured.item_features["genres"][3] = [3, 0] if genres[3, 0] != 3 else [1, 0]
+featured.user_features["history"][2] = [0, 0, 0] if history[2].any() else [1, 2, 3]
+report["side_features"] = {
+    "kinds": {f.name: f.kind for f in plugin.features()},
+    "candidates_changed": np.flatnonzero(np.abs(plugin._towers(model).candidates() - candidates).max(axis=1) > 0)
+    .tolist(),
+    "queries_changed": np.flatnonzero(
+        np.abs(plugin._towers(model).users(np.array([1, 2, 3], "int32")) - queries).max(axis=1) > 0).tolist(),
+    "extra": plugin.evaluate_extra(model, featured),
+}
+for name, overrides in {"entity": {"user_features": ["genres"]},
+                        "sampled": {"loss": "sampled_softmax", "num_negatives": 2}}.items():
+    config = OmegaConf.structured(TwoTowerConfig(**{**towers_config, **overrides}))
+    try:
+        spec.check(config)
+        TwoTowerModel(config, featured)
+        report[f"error_side_{name}"] = None
+    except ConfigError as error:
+        report[f"error_side_{name}"] = str(error)
 print(json.dumps(report))

@@ -67,3 +67,26 @@ def test_sampled_softmax_trains_and_is_evaluated(report):
 )
 def test_bad_input_is_one_line_naming_the_key(report, key, message):
     assert message in report[f"error_{key}"]
+
+
+def test_early_stopping_watches_the_retrieval_validation_recall(report):
+    stopping = report["early_stopping"]
+    assert (stopping["monitor"], stopping["mode"]) == ("val_recall_at_5", "max")
+    assert stopping["tags"] == {"rsx.early_stopping.monitor": "val_recall_at_5", "rsx.early_stopping.mode": "max"}
+    recalls = [r for r in stopping["recalls"] if r is not None]
+    assert recalls and stopping["best"] == max(recalls)  # It saw the callback's numbers, in its logs.
+
+
+def test_side_features_enter_the_towers_and_retrieval_reads_their_tables(report):
+    side = report["side_features"]
+    # The history sequence is read as a bag (multi_hot), as contract v2 declares bags.
+    assert side["kinds"] == {"user_id": "id", "item_id": "id", "history": "multi_hot", "genres": "multi_hot",
+                             "year": "numeric"}
+    assert side["candidates_changed"] == [2]  # item 3 (candidate row 2): its genres changed
+    assert side["queries_changed"] == [1]  # user 2: its history changed
+    assert side["extra"]["test_retrieval_users"] > 0 and 0 <= side["extra"]["test_recall_at_5"] <= 1
+
+
+def test_side_features_bad_config_is_one_line(report):
+    assert "model.user_features names 'genres', which is not a per-user side feature" in report["error_side_entity"]
+    assert "model.item_features with model.loss=sampled_softmax is not supported" in report["error_side_sampled"]
