@@ -154,6 +154,8 @@ def job_name(overrides: Sequence[str], swept: Iterable[str]) -> str:
 
 #: The sweeper whose jobs are known before the first one starts: each swept value is checked.
 _BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+#: rsx's Optuna sweeper: its search and study are checked before the parent run exists.
+_OPTUNA_SWEEPER = "hydra_plugins.rsx_optuna_sweeper.optuna_sweeper.RsxOptunaSweeper"
 
 
 def validate_jobs(config: DictConfig) -> Optional[int]:
@@ -166,7 +168,9 @@ def validate_jobs(config: DictConfig) -> Optional[int]:
     backend's own checks). With Hydra's basic sweeper, every value a swept key takes is
     checked too, each composed into the fixed config (`trainer.epochs=-1,5` fails on -1 here,
     not in its job); other sweepers (Optuna) choose values as they go, and each job checks its
-    own. Costs one composition per swept value, no framework import.
+    own. rsx's Optuna sweeper has its search checked here too (a kept study it cannot
+    continue, validation on test: `check_search`), so it fails before the parent run exists.
+    Costs one composition per swept value, no framework import.
     """
     from hydra import compose
 
@@ -194,6 +198,11 @@ def validate_jobs(config: DictConfig) -> Optional[int]:
                 raise
             message, _, fix = line.partition(" -> ")
             raise ConfigError(message, fix or None) from error
+    if OmegaConf.select(config, "hydra.sweeper._target_") == _OPTUNA_SWEEPER:
+        # Its study (kept in a storage it may not be able to continue) is checked here too.
+        from hydra_plugins.rsx_optuna_sweeper._impl import check_search
+
+        check_search(config)
     if OmegaConf.select(config, "hydra.sweeper.params"):  # Swept in a config file: not counted above.
         planned = None
     return int(planned) if isinstance(planned, int) else None
