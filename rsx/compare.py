@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     uri = args.tracking_uri or _default_uri()
     try:
-        store = RunStore(uri)
+        store = RunStore(uri, create=False)  # A reader: never leaves an empty store behind.
         if args.all_runs:
             comparison = from_experiment(store, args.experiment)
         else:

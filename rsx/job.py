@@ -108,23 +108,28 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
     resume = plan(cfg.trainer, key, tracker)
     if resume.run_id:
         log.info("rsx: resuming MLflow run %s (after epoch %d)", resume.run_id, resume.initial_epoch)
-    tracker.start(
-        run_name(cfg),
-        run_id=resume.run_id,
-        tags={
-            tag.PROCESS_TAG: this_process(),
-            tag.BACKEND_TAG: cfg.backend.name,
-            tag.MODEL_TAG: cfg.model.name,
-            tag.DATASET_TAG: cfg.data.name,
-            tag.VERSION_TAG: rsx.__version__,
-            tag.JOB_KEY_TAG: key,
-            tag.MAIN_METRIC_TAG: model_spec.main_metric_for(cfg.model),
-            **({tag.GIT_COMMIT_TAG: commit} if (commit := git_commit()) else {}),
-            **({tag.OUTPUT_DIR_TAG: output_dir} if output_dir else {}),
-            **dict(cfg.tracking.get("tags") or {}),
-        },
-    )
+    # The run is started inside the `try`: a stop landing the moment it exists (a Ctrl-C to the
+    # whole process group, a sweep stopping its jobs) still ends it KILLED, never RUNNING.
     try:
+        tracker.start(
+            run_name(cfg),
+            run_id=resume.run_id,
+            tags={
+                tag.PROCESS_TAG: this_process(),
+                tag.BACKEND_TAG: cfg.backend.name,
+                tag.MODEL_TAG: cfg.model.name,
+                tag.DATASET_TAG: cfg.data.name,
+                tag.VERSION_TAG: rsx.__version__,
+                tag.JOB_KEY_TAG: key,
+                tag.MAIN_METRIC_TAG: model_spec.main_metric_for(cfg.model),
+                **({tag.GIT_COMMIT_TAG: commit} if (commit := git_commit()) else {}),
+                **({tag.OUTPUT_DIR_TAG: output_dir} if output_dir else {}),
+                **dict(cfg.tracking.get("tags") or {}),
+            },
+        )
+        from rsx.testing.faults import signal_at
+
+        signal_at("run_created")
         from rsx.tracking import params_from_config
 
         container = OmegaConf.to_container(cfg, resolve=True)
@@ -155,6 +160,8 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
 def _record_failure(tracker: Any, error: BaseException) -> None:
     from rsx.tracking.vocabulary import FAILED, FAILURE_TAG
 
+    if tracker.run_id is None:  # Failed before its run existed (or tracking is off).
+        return
     try:
         tracker.set_tags({FAILURE_TAG: str(error)[:2000]})
         tracker.log_text("".join(traceback.format_exception(error)), "traceback.txt")

@@ -130,7 +130,17 @@ def is_alive(process: Optional[str]) -> bool:
         return False
     except PermissionError:
         pass  # It exists, owned by someone else.
-    return start in ("?", process_start_time(pid))
+    return start in ("?", process_start_time(pid)) and not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether `pid` has ended but is not yet reaped (a worker SIGKILLed with its launcher,
+    waiting for a parent that never waits): it will not end its run."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def plan(trainer_cfg: Any, key: str, tracker: Any) -> ResumePlan:

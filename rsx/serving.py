@@ -53,8 +53,9 @@ def download(run_id: str, tracking_uri: Optional[str] = None, dst: Optional[str]
     """Downloads a run's `model/` folder; returns the local folder."""
     from rsx.tracking import RunStore
 
+    store = RunStore(tracking_uri or default_tracking_uri(), create=False)  # A reader: creates no store.
     try:
-        return RunStore(tracking_uri or default_tracking_uri()).download(run_id, ARTIFACT_DIR, dst)
+        return store.download(run_id, ARTIFACT_DIR, dst)
     except Exception as error:
         raise RsxError(
             f"run {run_id} has no logged model ({type(error).__name__}: {' '.join(str(error).split())[:200]})",

@@ -19,6 +19,9 @@ any Hydra sweeper and launcher (basic, joblib, submitit, rsx's Optuna sweeper):
 - SIGTERM or SIGINT to the orchestrator (`rsx.stopping`) stops every running worker of the
   sweep (`rsx.launch.stop_workers`: their runs end KILLED), marks the sweep stopped so no
   further job starts, and ends the parent KILLED with the summary of what ran.
+- Whichever way the sweep ends, it first ends KILLED every child run still RUNNING whose
+  job's processes are gone (`SweepCallback._end_orphaned_jobs`): no run it created outlives
+  it RUNNING, even when a launcher died with its worker (the joblib launcher's SIGKILL).
 
 Nothing here imports Keras, TensorFlow or JAX.
 """
@@ -48,11 +51,12 @@ from rsx.errors import ConfigError, RsxError
 from rsx.job_files import claim_sweep
 from rsx.job_files import FAILED, FINISHED, KILLED, SKIPPED, JobResult, main_metric_of
 from rsx.launch import run_in_fresh_process, stop_workers
-from rsx.paths import RESULT_FILE
+from rsx.paths import RESULT_FILE, JobFiles
 from rsx.json_values import dumps as json_dumps
 from rsx.tracking.vocabulary import (
     FAILED_JOBS_TAG,
     JOB_NUM_TAG,
+    OUTPUT_DIR_TAG,
     OVERRIDES_TAG,
     PARENT_TAG,
     ROLE_TAG,
@@ -150,6 +154,8 @@ def job_name(overrides: Sequence[str], swept: Iterable[str]) -> str:
 
 #: The sweeper whose jobs are known before the first one starts: each swept value is checked.
 _BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+#: rsx's Optuna sweeper: its search and study are checked before the parent run exists.
+_OPTUNA_SWEEPER = "hydra_plugins.rsx_optuna_sweeper.optuna_sweeper.RsxOptunaSweeper"
 
 
 def validate_jobs(config: DictConfig) -> Optional[int]:
@@ -162,7 +168,9 @@ def validate_jobs(config: DictConfig) -> Optional[int]:
     backend's own checks). With Hydra's basic sweeper, every value a swept key takes is
     checked too, each composed into the fixed config (`trainer.epochs=-1,5` fails on -1 here,
     not in its job); other sweepers (Optuna) choose values as they go, and each job checks its
-    own. Costs one composition per swept value, no framework import.
+    own. rsx's Optuna sweeper has its search checked here too (a kept study it cannot
+    continue, validation on test: `check_search`), so it fails before the parent run exists.
+    Costs one composition per swept value, no framework import.
     """
     from hydra import compose
 
@@ -190,6 +198,11 @@ def validate_jobs(config: DictConfig) -> Optional[int]:
                 raise
             message, _, fix = line.partition(" -> ")
             raise ConfigError(message, fix or None) from error
+    if OmegaConf.select(config, "hydra.sweeper._target_") == _OPTUNA_SWEEPER:
+        # Its study (kept in a storage it may not be able to continue) is checked here too.
+        from hydra_plugins.rsx_optuna_sweeper._impl import check_search
+
+        check_search(config)
     if OmegaConf.select(config, "hydra.sweeper.params"):  # Swept in a config file: not counted above.
         planned = None
     return int(planned) if isinstance(planned, int) else None
@@ -419,6 +432,7 @@ class SweepCallback(Callback):
         if self.sweep is None:
             return
         atexit.unregister(self._stopped_early)
+        self._end_orphaned_jobs()
         results = collect_results(self.sweep)
         failed = [r for r in results if not r.ok]
         # A sweep whose jobs finished without their main metric ranked nothing (an Optuna
@@ -511,9 +525,58 @@ class SweepCallback(Callback):
         else:
             status, note = FAILED, "the sweep stopped before all its jobs ended"
         try:
+            self._end_orphaned_jobs()
             self._end(collect_results(self.sweep), status, note)
         except Exception as error:
             log.warning("rsx: could not end the sweep cleanly: %s", error)
+
+    def _end_orphaned_jobs(self) -> None:
+        """Before the summary: no run of this sweep is left RUNNING once the sweep ends.
+
+        A job's own worker ends its run, and its launcher ends it for a worker that died; but
+        a launcher can die too. The joblib launcher, stopped, SIGKILLs its loky processes with
+        their workers, possibly while a launcher was still recording its worker's death; a
+        worker can also start after the stop looked for it. So the sweep, the last process
+        to see its jobs, stops any worker still running (when it was stopped), then ends
+        KILLED (resumable) every child run left RUNNING by a process that is gone, and writes
+        the KILLED result its job never got, so the summary counts it. A job of another
+        machine (submitit) counts as gone, as `rsx.resume` takes it: one still running there
+        ends its run itself later, over this KILLED. Never raises: the summary must come.
+        """
+        try:
+            if self.sweep.stopped or stopping.requested() is not None:
+                stop_workers(self.sweep.dir)
+            if not self.sweep.run_id:
+                return
+            from rsx.resume import is_alive
+            from rsx.tracking import end_orphaned_children
+
+            reason = "its job's processes ended without ending it" + (
+                f" (the sweep was stopped by {self.sweep.stopped})" if self.sweep.stopped else "")
+            for run in end_orphaned_children(self.tracker.uri, self.sweep.run_id, is_alive, KILLED, reason):
+                log.warning("rsx: run %s (%s) was left RUNNING by its job: ended KILLED", run.run_id, run.name)
+                _write_orphan_result(self.sweep, run, reason)
+        except Exception as error:
+            log.warning("rsx: could not end the sweep's orphaned runs: %s", error)
+
+
+def _write_orphan_result(sweep: SweepInfo, run: Any, reason: str) -> None:
+    """The KILLED result of the job whose run `run` (a `RunRecord`) was orphaned, unless its
+    job wrote one; its context (job number, name...) comes from the job's file."""
+    output_dir = run.tags.get(OUTPUT_DIR_TAG)
+    if not output_dir:
+        return
+    files = JobFiles.of(output_dir)
+    if files.result.exists():
+        return
+    try:
+        context = OmegaConf.to_container(OmegaConf.load(files.job)).get("context") or {}
+    except Exception:  # Missing or unreadable: not a job this sweep can name.
+        context = {}
+    if context.get("sweep_id") != sweep.id:
+        return  # Not this sweep's job: `collect_results` would not count it anyway.
+    # Its exit code is unknown (its launcher died with it): 1, as for any job that did not end well.
+    JobResult(KILLED, run_id=run.run_id, error=reason, exit_code=1, context=context).save(files.result)
 
 
 def _sweep_name(config: DictConfig, overrides: Sequence[str], sweep_dir: Path) -> str:

@@ -25,14 +25,28 @@ from rsx.paths import JobFiles
 log = logging.getLogger("rsx")
 
 
-def _run_id_of(cfg: DictConfig, output_dir: str, since: float) -> Optional[str]:
-    """The MLflow run this worker just recorded (tagged with its output directory)."""
+def _run_id_of(cfg: DictConfig, output_dir: str, since: float, status: str) -> Optional[str]:
+    """The MLflow run this worker just recorded (tagged with its output directory).
+
+    A job that did not finish ends that run `status` here if it is still RUNNING: a stop can
+    land while MLflow is creating the run, after the run exists but before `rsx.job` knows
+    its id, and only this process can still tell (its launcher trusts the result file).
+    """
     if not cfg.tracking.enabled:
         return None
-    from rsx.tracking import find_job_run
+    from rsx.tracking import end_orphaned_run, find_job_run
 
-    run = find_job_run(cfg.tracking.uri, cfg.tracking.experiment, output_dir, since)
-    return run.run_id if run else None
+    uri, experiment = cfg.tracking.uri, cfg.tracking.experiment
+    if status == FINISHED:
+        run = find_job_run(uri, experiment, output_dir, since)
+        return run.run_id if run else None
+    try:
+        reason = f"the job ended {status} before it could end its run"
+        return end_orphaned_run(uri, experiment, output_dir, since, status, reason)
+    except Exception as error:  # The result must be written whatever MLflow says.
+        log.warning("rsx: could not end this job's MLflow run: %s", error)
+        run = find_job_run(uri, experiment, output_dir, since)
+        return run.run_id if run else None
 
 
 class _TolerantStream:
@@ -92,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rsx.tracking import where_line
 
         name, value = main_metric_of(cfg.model, metrics or {})
-        run_id = _run_id_of(cfg, output_dir, started)
+        run_id = _run_id_of(cfg, output_dir, started, status)
         JobResult(
             status=status,
             metrics=dict(metrics or {}),

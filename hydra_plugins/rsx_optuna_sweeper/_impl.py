@@ -201,6 +201,23 @@ def check_searched_keys(config: DictConfig, dimensions: Sequence[Dimension]) -> 
 _MISSING = object()
 
 
+def check_search(config: DictConfig) -> None:
+    """Checks the search `config.hydra.sweeper` describes before anything starts: see
+    `OptunaSearch.plan`. Every error is a `ConfigError` (one line)."""
+    from rsx.errors import ConfigError, RsxError
+
+    sweeper = config.hydra.sweeper
+    try:
+        search = OptunaSearch(sweeper.direction, sweeper.n_trials, sweeper.n_jobs, sweeper.sampler, sweeper.seed,
+                              sweeper.storage, sweeper.study_name, sweeper.params)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        search.plan(config, list(config.hydra.overrides.task))
+    except RsxError:
+        raise
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
 class OptunaSearch:
     """The search itself; see `RsxOptunaSweeper` for the arguments."""
 
@@ -216,8 +233,14 @@ class OptunaSearch:
         self.study_name = study_name
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else params
 
-    def run(self, sweeper: Any, arguments: Sequence[str]) -> optuna.Study:
-        config = sweeper.config
+    def plan(self, config: DictConfig, arguments: Sequence[str]) -> tuple[list[Dimension], list[str], str, str]:
+        """The search's dimensions, fixed overrides, direction and study name, checked.
+
+        `rsx.sweep.validate_jobs` calls it (through `check_search`) before the sweep's parent
+        run exists, so a search that cannot start (a study it cannot continue, validation on
+        test) is one line and leaves no run behind; `run` calls it again (cheap, no trial).
+        Raises `ConfigError` for a kept study it cannot continue, ValueError for a bad key.
+        """
         dimensions, fixed = search_space(self.params, arguments)
         if OmegaConf.select(config, "data.validation_from") == "test" or "data.validation_from=test" in fixed:
             # The objective is val_<main metric>; with validation = test the search would tune on test.
@@ -225,12 +248,17 @@ class OptunaSearch:
                              "drop experiment=seed_* or set data.validation_from=train")
         check_searched_keys(config, dimensions)
         direction = resolve_direction(self.direction, config)
+        name = self.study_name or default_study_name(config.model.name, direction, dimensions, fixed)
+        check_existing_study(self.storage, name, direction, dimensions, explicit=self.study_name is not None)
+        return dimensions, fixed, direction, name
+
+    def run(self, sweeper: Any, arguments: Sequence[str]) -> optuna.Study:
+        config = sweeper.config
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        dimensions, fixed, direction, name = self.plan(config, arguments)
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(config, sweep_dir / "multirun.yaml")
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        name = self.study_name or default_study_name(config.model.name, direction, dimensions, fixed)
-        check_existing_study(self.storage, name, direction, dimensions, explicit=self.study_name is not None)
         study = optuna.create_study(
             study_name=name,
             storage=self.storage,

@@ -7,6 +7,9 @@ when no fault is set.
 - `RSX_FAULT_KILL_AT="EPOCH:STEP[:SIGNAL]"` (1-based): after that training step the job sends
   itself SIGNAL (default KILL), as the OOM killer (KILL) or a preemption (TERM) would; the
   resume tests prove a rerun continues from there.
+- `RSX_FAULT_SIGNAL_AT="POINT[:SIGNAL]"`: the job sends itself SIGNAL (default INT) when it
+  reaches POINT of its story (`signal_at`); `run_created` is the moment its MLflow run exists,
+  before training: a stop landing there must still end the run KILLED.
 
 Nothing here imports Keras at import time: the callback is built inside a training process,
 which has imported it already.
@@ -19,6 +22,22 @@ import signal
 
 #: "EPOCH:STEP[:SIGNAL]": see the module docstring.
 KILL_AT_ENV = "RSX_FAULT_KILL_AT"
+#: "POINT[:SIGNAL]": see the module docstring.
+SIGNAL_AT_ENV = "RSX_FAULT_SIGNAL_AT"
+
+
+def signal_at(point: str) -> None:
+    """Sends this process the signal `RSX_FAULT_SIGNAL_AT` names when it names `point`.
+
+    A Python signal handler runs at the next bytecode of the main thread, so the stop lands
+    right here, as a real one arriving at this moment would.
+    """
+    value = os.environ.get(SIGNAL_AT_ENV)
+    if not value:
+        return
+    name, _, signal_name = value.partition(":")
+    if name == point:
+        os.kill(os.getpid(), getattr(signal, f"SIG{signal_name or 'INT'}"))
 
 
 def fault_callbacks() -> list:

@@ -21,6 +21,7 @@ from rsx.tracking.tracker import (
     NullTracker,
     Tracker,
     connect,
+    end_orphaned_children,
     end_orphaned_run,
     find_job_run,
     finished_job,
@@ -29,7 +30,8 @@ from rsx.tracking.tracker import (
 
 __all__ = [
     "MAX_KEY", "MAX_PARAM_VALUE", "MAX_TAG_VALUE", "MlflowTracker", "NullTracker", "RunRecord", "RunStore", "Tracker",
-    "TrackingError", "check_tag_keys", "connect", "end_orphaned_run", "find_job_run", "finished_job", "flatten",
+    "TrackingError", "check_tag_keys", "connect", "end_orphaned_children", "end_orphaned_run", "find_job_run", "finished_job",
+    "flatten",
     "log_data_inputs",
     "open_client", "params_from_config", "redact", "ui_command", "where_line",
 ]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from rsx.tracking.store import TrackingError, experiment_id, open_client
+from rsx.tracking.store import TrackingError, experiment_id, open_client, sqlite_path
 from rsx.tracking.vocabulary import FINISHED, JOB_KEY_TAG, OUTPUT_DIR_TAG, PARENT_TAG, ROLE_TAG, SWEEP_ROLE
 
 if TYPE_CHECKING:
@@ -79,10 +80,18 @@ class RunStore:
 
     Args:
         uri: MLflow tracking URI; the store is opened (created if needed) safely.
+        create: False for a reader (`rsx.compare`, `rsx.serving`): a SQLite store that does
+            not exist is a `TrackingError` in one line, not an empty `mlflow.db` left behind.
     """
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str, create: bool = True):
         self.uri = uri
+        path = sqlite_path(uri)
+        if not create and path is not None and not os.path.exists(path):
+            raise TrackingError(
+                f"no MLflow store at {path}: no rsx run was recorded there",
+                "run this where rsx recorded its runs (its mlflow.db), or give the store's tracking URI",
+            )
         self.client = open_client(uri)
 
     # ------------------------------------------------------------------ experiments, runs

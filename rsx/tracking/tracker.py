@@ -10,12 +10,12 @@ of a multi-process job).
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Optional, Protocol, Sequence
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 from rsx.tracking.redaction import MAX_KEY, MAX_TAG_VALUE, redact
 from rsx.tracking.runs import RunRecord, RunStore
 from rsx.tracking.store import check_tag_keys, ui_command
-from rsx.tracking.vocabulary import FAILURE_TAG, FINISHED, RUNNING
+from rsx.tracking.vocabulary import FAILURE_TAG, FINISHED, PROCESS_TAG, RUNNING
 
 #: Params/tags per `log_batch` call (MLflow's limit per request).
 BATCH = 100
@@ -194,6 +194,32 @@ def end_orphaned_run(uri: str, experiment: str, output_dir: str, since: float, s
     if run.status == RUNNING:
         RunStore(uri).end_run(run.run_id, status, {FAILURE_TAG: reason})
     return run.run_id
+
+
+def end_orphaned_children(
+    uri: str, parent_run_id: str, alive: Callable[[Optional[str]], bool], status: str, reason: str
+) -> list[RunRecord]:
+    """Ends `status` every child of a sweep's parent run left RUNNING by a process that is gone.
+
+    Args:
+        uri: the tracking URI.
+        parent_run_id: the sweep's parent run.
+        alive: whether the process named by a run's `rsx.process` tag still runs
+            (`rsx.resume.is_alive`); a live one ends its own run.
+        status: KILLED (resumable) or FAILED.
+        reason: the one line recorded as the runs' `failure` tag.
+
+    Returns:
+        The runs it ended, as they were before.
+    """
+    store = RunStore(uri)
+    orphans = [
+        run for run in store.children(store.get(parent_run_id))
+        if run.status == RUNNING and not alive(run.tags.get(PROCESS_TAG))
+    ]
+    for run in orphans:
+        store.end_run(run.run_id, status, {FAILURE_TAG: reason})
+    return orphans
 
 
 def finished_job(uri: str, experiment: str, job_key: str) -> Optional[RunRecord]:

@@ -236,3 +236,14 @@ def test_summary_of_a_stopped_sweep_counts_the_jobs_it_never_started():
     assert header == "rsx sweep: 2 jobs: 1 finished, 0 failed, 0 skipped, 1 killed; 3 of 5 planned never started"
     complete = SweepInfo(id="s1", dir="/d", swept=["trainer.seed"], started=0.0, planned=2)
     assert "never started" not in format_summary(complete, results)
+
+
+def test_compare_where_nothing_was_recorded_says_so_and_creates_no_store(tmp_path, capsys, monkeypatch):
+    from rsx.compare import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main([]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"rsx: error: no MLflow store at {tmp_path / 'mlflow.db'}"), line
+    assert list(tmp_path.iterdir()) == []
