@@ -46,12 +46,38 @@ class CheckpointState:
         weights: path of the Keras weights file (model and optimizer state).
         run_id: the MLflow run the checkpoint belongs to; None when tracking was off.
         job_key: the job's key.
+        early_stopping: the early stopper's state after that epoch (`EarlyStoppingState`);
+            None when the job has no early stopping, or the checkpoint predates this field.
     """
 
     epoch: int
     weights: str
     run_id: Optional[str]
     job_key: str
+    early_stopping: Optional["EarlyStoppingState"] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyStoppingState:
+    """What `rsx.engine.callbacks.ValidationEarlyStopping` knows after an epoch, so that a
+    resumed job stops where, and keeps the weights that, the uninterrupted one would.
+
+    Epochs are 0-based, as Keras counts them.
+
+    Args:
+        best: the best monitored value so far; None before the first validation.
+        best_epoch: the epoch that reached it.
+        wait: validations counted towards patience.
+        stopped_epoch: the epoch after which it stopped training; 0 = not stopped.
+        best_weights: path of the best epoch's model weights (`numpy.savez` of
+            `Model.get_weights()`, in order); None before the first validation.
+    """
+
+    best: Optional[float]
+    best_epoch: int
+    wait: int
+    stopped_epoch: int
+    best_weights: Optional[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +110,16 @@ def read_state(directory: str) -> Optional[CheckpointState]:
         weights = os.path.join(directory, state["weights"])
         if not os.path.exists(weights):
             return None
-        return CheckpointState(int(state["epoch"]), weights, state.get("run_id"), state["job_key"])
+        stopper = state.get("early_stopping")  # Absent in checkpoints of older rsx versions.
+        if stopper is not None:
+            best_weights = stopper["best_weights"] and os.path.join(directory, stopper["best_weights"])
+            if best_weights and not os.path.exists(best_weights):
+                return None
+            stopper = EarlyStoppingState(
+                None if stopper["best"] is None else float(stopper["best"]), int(stopper["best_epoch"]),
+                int(stopper["wait"]), int(stopper["stopped_epoch"]), best_weights,
+            )
+        return CheckpointState(int(state["epoch"]), weights, state.get("run_id"), state["job_key"], stopper)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -94,9 +129,14 @@ def read_state(directory: str) -> Optional[CheckpointState]:
 
 def write_state(directory: str, state: CheckpointState) -> None:
     """Commits `state`: written beside, then renamed over the old state in one step."""
+    record = {**dataclasses.asdict(state), "weights": os.path.basename(state.weights)}
+    if state.early_stopping is None:
+        del record["early_stopping"]
+    elif state.early_stopping.best_weights is not None:
+        record["early_stopping"]["best_weights"] = os.path.basename(state.early_stopping.best_weights)
     tmp = os.path.join(directory, STATE_FILE + ".tmp")
     with open(tmp, "w") as f:
-        json.dump({**dataclasses.asdict(state), "weights": os.path.basename(state.weights)}, f)
+        json.dump(record, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(directory, STATE_FILE))

@@ -74,6 +74,9 @@ class ValidationEarlyStopping(keras.callbacks.EarlyStopping):
     Epochs without validation (`validation_freq` > 1) are skipped quietly: Keras would warn
     on each of them that the monitored metric is missing. Patience counts validations.
 
+    A resumed job continues from the state a checkpoint saved (`state`, `resume_from`): Keras
+    resets it in `on_train_begin`, which would restart patience and forget the best weights.
+
     Args:
         monitor: the validation metric, e.g. "val_rmse".
         greater_is_better: its direction.
@@ -83,6 +86,33 @@ class ValidationEarlyStopping(keras.callbacks.EarlyStopping):
     def __init__(self, monitor: str, greater_is_better: bool, patience: int):
         super().__init__(monitor=monitor, mode="max" if greater_is_better else "min", patience=patience,
                          restore_best_weights=True, verbose=0)
+        self._resumed: tuple[dict, list | None] | None = None
 
     def get_monitor_value(self, logs):
         return (logs or {}).get(self.monitor)
+
+    def state(self) -> dict:
+        """The small numbers of `rsx.resume.EarlyStoppingState` (epochs 0-based), JSON-ready."""
+        best = getattr(self, "best", None)
+        return {"best": None if best is None else float(best), "best_epoch": int(getattr(self, "best_epoch", 0)),
+                "wait": int(self.wait), "stopped_epoch": int(self.stopped_epoch)}
+
+    def resume_from(self, numbers: dict, best_weights: list | None) -> None:
+        """Continues from a saved `state()` and its best weights at the next `on_train_begin`.
+
+        `best_weights`: the best epoch's `Model.get_weights()` (None before any validation).
+        """
+        self._resumed = (dict(numbers), best_weights)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether this stopper (or the one it resumes) already ended training."""
+        return (self._resumed[0]["stopped_epoch"] if self._resumed else self.stopped_epoch) > 0
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._resumed is not None:
+            numbers, self.best_weights = self._resumed
+            self._resumed = None
+            self.best, self.best_epoch = numbers["best"], numbers["best_epoch"]
+            self.wait, self.stopped_epoch = numbers["wait"], numbers["stopped_epoch"]

@@ -17,9 +17,13 @@ import math
 import os
 
 import keras
+import numpy as np
 
 from rsx.errors import RsxError
-from rsx.resume import CheckpointState, write_state
+from rsx.resume import CheckpointState, EarlyStoppingState, write_state
+
+#: Endings of the weights files a checkpoint folder holds; any not named by the state is stale.
+WEIGHTS_FILES = ("*.weights.h5", "*.weights.npz")
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -29,17 +33,26 @@ class EpochCheckpoint(keras.callbacks.Callback):
     repeats the epoch (its metrics are not logged again, see `MlflowTracker`) instead of
     skipping its metrics. An epoch whose loss is NaN/inf is not saved.
 
+    With early stopping, place it after the stopper too: the checkpoint then holds the
+    stopper's state after this same epoch (best value, patience count, whether it stopped),
+    and the best epoch's weights in `best-epoch-NNNNN.weights.npz` (written when a new best
+    appears, committed by the same state file).
+
     Args:
         directory: where the job's checkpoints live (`rsx.resume.ResumePlan.directory`).
         run_id: the MLflow run they belong to; None when tracking is off.
         job_key: the job's key.
+        stopper: the job's `ValidationEarlyStopping`, or None.
     """
 
-    def __init__(self, directory: str, run_id: str | None, job_key: str):
+    def __init__(self, directory: str, run_id: str | None, job_key: str, stopper=None):
         super().__init__()
         self.directory = directory
         self.run_id = run_id
         self.job_key = job_key
+        self.stopper = stopper
+        self._best_written: str | None = None  # Written by this process: a file left by a killed
+        # attempt under the same name may hold another batch order's weights.
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
@@ -51,10 +64,32 @@ class EpochCheckpoint(keras.callbacks.Callback):
         partial = os.path.join(self.directory, f"partial-{name}")
         self.model.save_weights(partial, overwrite=True)
         os.replace(partial, path)
-        write_state(self.directory, CheckpointState(epoch + 1, path, self.run_id, self.job_key))
-        for old in glob.glob(os.path.join(self.directory, "*.weights.h5")):
-            if os.path.basename(old) != name:
+        stopper = self._save_stopper() if self.stopper is not None else None
+        write_state(self.directory, CheckpointState(epoch + 1, path, self.run_id, self.job_key, stopper))
+        keep = {path, stopper and stopper.best_weights}
+        for old in (old for pattern in WEIGHTS_FILES for old in glob.glob(os.path.join(self.directory, pattern))):
+            if old not in keep:
                 os.remove(old)
+
+    def _save_stopper(self) -> EarlyStoppingState:
+        """The stopper's state, its best weights written (atomically) when they changed."""
+        numbers = self.stopper.state()
+        best_weights = None
+        if self.stopper.best_weights is not None:
+            best_weights = os.path.join(self.directory, f"best-epoch-{numbers['best_epoch'] + 1:05d}.weights.npz")
+            if best_weights != self._best_written:
+                partial = os.path.join(self.directory, "partial-best.weights.npz")
+                with open(partial, "wb") as f:
+                    np.savez(f, *self.stopper.best_weights)
+                os.replace(partial, best_weights)
+                self._best_written = best_weights
+        return EarlyStoppingState(**numbers, best_weights=best_weights)
+
+
+def load_best_weights(path: str) -> list:
+    """The `Model.get_weights()` list `EpochCheckpoint` saved for the best epoch."""
+    with np.load(path) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
 def restore(model: keras.Model, state: CheckpointState) -> int:

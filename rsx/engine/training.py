@@ -18,7 +18,7 @@ import numpy as np
 from rsx.contract import BackendSpec, ModelPlugin, ModelSpec, RuntimeInfo, plugin_config
 from rsx.data.prepared import PreparedData
 from rsx.engine.callbacks import EpochMetrics, NonFiniteLoss, ValidationEarlyStopping
-from rsx.engine.checkpoints import EpochCheckpoint, restore
+from rsx.engine.checkpoints import EpochCheckpoint, load_best_weights, restore
 from rsx.engine.devices import hold_back_jax_plugin_errors
 from rsx.engine.inputs import check_backend_realizes, input_names, model_columns
 from rsx.engine.model_logging import EXAMPLE_ROWS, example_inputs, log_model
@@ -73,6 +73,23 @@ def early_stopping(trainer, model_spec: ModelSpec, model_config, compiled_metric
     tracker.set_tags({"rsx.early_stopping.monitor": monitor,
                       "rsx.early_stopping.mode": "max" if greater else "min"})
     return ValidationEarlyStopping(monitor, greater, patience)
+
+
+def resume_early_stopping(stopper: ValidationEarlyStopping, checkpoint) -> None:
+    """Hands the stopper the state `checkpoint` (an `rsx.resume.CheckpointState`) saved, so a
+    resumed job stops, and keeps the weights, as the uninterrupted one would.
+
+    A checkpoint without that state (written before rsx saved it) resumes as rsx did then:
+    patience and the best weights start again from the resumed epoch.
+    """
+    saved = checkpoint.early_stopping
+    if saved is None:
+        log.warning("rsx: the checkpoint of epoch %d holds no early-stopping state (older rsx); patience and "
+                    "the best weights restart from epoch %d", checkpoint.epoch, checkpoint.epoch + 1)
+        return
+    numbers = {"best": saved.best, "best_epoch": saved.best_epoch, "wait": saved.wait,
+               "stopped_epoch": saved.stopped_epoch}
+    stopper.resume_from(numbers, load_best_weights(saved.best_weights) if saved.best_weights else None)
 
 
 def final_metrics(model, plugin: ModelPlugin, data: PreparedData, validation, test, backend) -> dict[str, float]:
@@ -264,24 +281,36 @@ def train_and_evaluate(
         *plugin_callbacks,
         EpochMetrics(tracker, examples_per_epoch=num_train),
     ]
-    if resume is not None and resume.directory:
-        callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key))
-    from rsx.testing.faults import fault_callbacks
-
-    callbacks += fault_callbacks()  # Tests only: none unless an RSX_FAULT_* variable is set.
+    # The stopper before the checkpoint: each checkpoint holds its state after that same epoch.
     stopper = early_stopping(trainer, model_spec, cfg.model, compiled_metrics, plugin_callbacks, tracker)
     if stopper is not None:
         callbacks.append(stopper)
-    history = model.fit(
-        train,
-        epochs=trainer.epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation,
-        validation_freq=trainer.validation_freq,
-        callbacks=callbacks,
-        verbose=trainer.verbose,
-        shuffle=False,  # The backend's dataset already shuffles (see `trainer.shuffle`).
-    )
+        if resume is not None and resume.checkpoint is not None:
+            resume_early_stopping(stopper, resume.checkpoint)
+    if resume is not None and resume.directory:
+        callbacks.append(EpochCheckpoint(resume.directory, tracker.run_id, resume.job_key, stopper))
+    from rsx.testing.faults import fault_callbacks
+
+    callbacks += fault_callbacks()  # Tests only: none unless an RSX_FAULT_* variable is set.
+    if stopper is not None and stopper.stopped:
+        # Killed after early stopping ended training (e.g. in the final evaluation): train no
+        # further, only put the best weights back as `fit` would have at its end.
+        log.info("rsx: early stopping had ended training after epoch %d; not training further", initial_epoch)
+        stopper.set_model(model)
+        stopper.on_train_begin()
+        stopper.on_train_end()
+        epochs_run = []
+    else:
+        epochs_run = model.fit(
+            train,
+            epochs=trainer.epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation,
+            validation_freq=trainer.validation_freq,
+            callbacks=callbacks,
+            verbose=trainer.verbose,
+            shuffle=False,  # The backend's dataset already shuffles (see `trainer.shuffle`).
+        ).epoch
     if non_finite.where is not None:
         epoch, step = non_finite.where
         raise RsxError(
@@ -291,7 +320,7 @@ def train_and_evaluate(
 
     final_step = trainer.epochs
     if stopper is not None and stopper.best_weights is not None:
-        last = history.epoch[-1] if history.epoch else initial_epoch - 1
+        last = epochs_run[-1] if epochs_run else initial_epoch - 1
         tracker.set_tags({"rsx.early_stopping.best_epoch": stopper.best_epoch + 1,
                           "rsx.early_stopping.last_epoch": last + 1})
         if stopper.best_epoch != last and last + 1 == trainer.epochs:
