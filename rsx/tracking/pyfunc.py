@@ -119,12 +119,12 @@ def log_pyfunc(uri: str, run_id: str, folder: str, info: Mapping[str, Any], exam
 
     # Raw ids, as callers pass them (integer ids as int64: what pandas makes of Python ints).
     frame = raw_example(folder, info, example)
-    if predictions is None:  # A model whose outputs are not one score per row: inputs only.
-        signature = infer_signature(frame)
-    else:
-        signature = infer_signature(frame, np.asarray(predictions, dtype="float32").reshape(len(frame), -1)[:, 0])
     run = mlflow.MlflowClient(uri).get_run(run_id)
-    with _fluent_context(uri, run.info.experiment_id):
+    with _fluent_context(uri, run.info.experiment_id):  # Its warning filter covers the signature too.
+        if predictions is None:  # A model whose outputs are not one score per row: inputs only.
+            signature = infer_signature(frame)
+        else:
+            signature = infer_signature(frame, np.asarray(predictions, dtype="float32").reshape(len(frame), -1)[:, 0])
         Model.log(
             artifact_path=None,
             name=MODEL_NAME,
