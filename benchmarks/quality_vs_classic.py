@@ -12,9 +12,11 @@ split is exactly rsx's: the train/test rows come from rsx's prepared data (read 
 cache the rsx runs wrote), their dense rows mapped back to raw MovieLens ids for Surprise.
 
 Both sides fit on the same training rows (validation rows excluded: rsx uses them only for
-its presets' early stopping, which picks the epoch; Surprise's fits use none); test rows whose movie was never
-rated in training (cold, dense row 0) are given a fresh raw id per row, so Surprise falls
-back to its bias terms as it would for any unseen item. Prints one table (test RMSE in
+its presets' early stopping, which picks the epoch; Surprise's fits use none). A test row's
+movie that was never rated in training keeps its raw MovieLens id (rsx's item tables have a
+row for every movie, `data.vocabulary_from=all`), which Surprise's training set lacks, so it
+falls back to its bias terms as for any unseen item; a row out of rsx's vocabulary (dense
+row 0, none with `vocabulary_from=all`) gets a fresh raw id of its own. Prints one table (test RMSE in
 stars, ratio to SVD++, examples/s) and records benchmarks/results/quality_vs_classic.json.
 """
 

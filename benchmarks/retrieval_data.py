@@ -32,7 +32,8 @@ def latest_small(path: Path = DEFAULT_PATH, split_seed: int = 42) -> PreparedDat
         RATING: ratings["rating"].to_numpy(np.float32),
     }
     columns[LABEL] = (columns[RATING] - 1) / 4
-    rows = split_rows(len(ratings), SplitConfig(split_seed=split_seed))
+    # The tutorials' tf.data shuffle (buffer 100_000), as data=movielens draws it: the CLI's split.
+    rows = split_rows(len(ratings), SplitConfig(split_seed=split_seed, shuffle_buffer=100_000))
     split = {name: {k: v[getattr(rows, name)] for k, v in columns.items()} for name in ("train", "validation", "test")}
     title_of = dict(zip(movies["movieId"], movies["title"]))
     titles = np.array([""] + [title_of.get(m, "") for m in items[1]])

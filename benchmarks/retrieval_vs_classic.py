@@ -107,12 +107,15 @@ def implicit_model(kind: str, data, num_users, num_items, seed: int):
 
 
 def rsx_config(preset: str, overrides: dict):
-    """The preset's trainer and model sections on the cpu_reference backend (JAX)."""
+    """The preset's trainer and model sections on the cpu_reference backend (JAX); the preset
+    file is rsx's `conf/experiment/<preset>.yaml` or a plugin's `plugins/*/conf/experiment/`."""
     from rsx.testing.compose import compose_config
 
     cfg = compose_config(["model=two_tower", "backend=cpu_reference", "backend.keras_backend=jax"])
     OmegaConf.set_struct(cfg, False)
-    preset_cfg = OmegaConf.load(REPO / "conf" / "experiment" / f"{preset}.yaml")
+    # rsx's own conf/ first, then the plugins' (as hydra_plugins/rsx_plugin_presets searches).
+    found = [path / "experiment" / f"{preset}.yaml" for path in [REPO / "conf", *sorted(REPO.glob("plugins/*/conf"))]]
+    preset_cfg = OmegaConf.load(next(path for path in found if path.exists()))
     for section in ("trainer", "model"):
         cfg[section] = OmegaConf.merge(cfg[section], preset_cfg.get(section, {}))
     cfg = OmegaConf.merge(cfg, OmegaConf.create(overrides))
@@ -147,6 +150,7 @@ def main() -> None:
     if not (args.data / "ratings.csv").exists():
         sys.exit(f"no ratings.csv in {args.data}: pass --data <ml-latest-small folder>")
 
+    load = [os.getloadavg()]
     data = latest_small(args.data)
     num_users, num_items = data.vocabulary_sizes["user_id"], data.vocabulary_sizes["item_id"]
     results, timing = {}, {}
@@ -190,6 +194,7 @@ def main() -> None:
                                       for n, r in results.items()},
         "ratio_recall_at_10_to_popularity": {n: r["rating>=4"]["test_recall_at_10"] / pop for n, r in results.items()},
         "users": {"train": num_users - 1, "items": num_items - 1},
+        "load_average_start_end": [load[0], os.getloadavg()],
     })
 
 
