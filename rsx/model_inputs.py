@@ -17,6 +17,7 @@ import dataclasses
 from typing import Any, Optional, Sequence
 
 from rsx.contract import FeatureSpec, OptimizerSpec, TableSpec
+from rsx.data.history import HISTORY
 from rsx.data.prepared import ITEM_ID, USER_ID, PreparedData
 from rsx.errors import ConfigError, DataError
 
@@ -54,13 +55,18 @@ class ModelInputs:
 
 
 def side_feature_names(data: PreparedData, names: Optional[Sequence[str]]) -> list[str]:
-    """The side features a model config asks for: `names`, or every one the data has if None.
+    """The side features a model config asks for: `names`, or, if None, every one the data
+    has but its sequences.
+
+    A sequence (a user's `history`, `data.history_length`) holds, for a training row, the very
+    item that row scores, so a pointwise model given it by default would learn from a leak;
+    a model takes a sequence only when the config names it.
 
     Raises:
         DataError: a name is not a side feature of the data (one line naming it).
     """
     if names is None:
-        return [f.name for f in data.schema.features]
+        return [f.name for f in data.schema.features if f.kind != "sequence"]
     names = [str(n) for n in names]
     known = [f.name for f in data.schema.features]
     for name in names:
@@ -68,7 +74,8 @@ def side_feature_names(data: PreparedData, names: Optional[Sequence[str]]) -> li
             raise DataError(
                 f"model.features names '{name}', which is not a side feature of data '{data.name}' "
                 f"(it has: {', '.join(known) or 'none'})",
-                f"remove '{name}' from model.features or use data that has it",
+                "set data.history_length=N (the user's latest N training items)" if name == HISTORY
+                else f"remove '{name}' from model.features or use data that has it",
             )
     return names
 
@@ -81,7 +88,7 @@ def declare_inputs(
     initializer: Any = "uniform",
     sequences_as_bags: bool = False,
 ) -> ModelInputs:
-    """The user/item ids and the side features `names` (None = all), with their tables.
+    """The user/item ids and the side features `names` (None = all but sequences), with their tables.
 
     Every table has width `embedding_dim` (DLRM's dot interaction needs one width), is sized
     from the data (`vocabulary_sizes` for ids, `SideFeature.vocabulary_size` for side
@@ -90,7 +97,8 @@ def declare_inputs(
 
     Args:
         data: the prepared data; only its schema and sizes are read.
-        names: side feature names from the model config; None takes all the data has.
+        names: side feature names from the model config; None takes all the data has but
+            its sequences (see `side_feature_names`).
         embedding_dim: width of every table.
         optimizer: the tables' own optimizer.
         initializer: how table rows start (see `TableSpec.initializer`).

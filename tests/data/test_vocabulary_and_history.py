@@ -88,3 +88,24 @@ def test_history_without_timestamps_is_in_file_order():
 def test_a_bad_history_length_names_the_key():
     with pytest.raises(ConfigError, match="data.history_length=-1 is negative"):
         _prepare(history_length=-1)
+
+
+def test_models_take_the_users_history_only_by_name():
+    """A user's history holds the item each of its training rows scores: a leak a model takes
+    only when its config names it (`model.features: null` means every other side feature)."""
+    import dataclasses
+
+    from rsx.errors import DataError
+    from rsx.model_inputs import side_feature_names
+    from rsx.testing.side_features import side_feature_data
+
+    data = side_feature_data(rows=100)
+    kinds = {f.name: f.kind for f in data.schema.features}
+    assert kinds["history"] == "sequence"
+    assert side_feature_names(data, None) == [name for name, kind in kinds.items() if kind != "sequence"]
+    assert side_feature_names(data, ["history", "genres"]) == ["history", "genres"]
+
+    without = dataclasses.replace(data, schema=dataclasses.replace(
+        data.schema, features=tuple(f for f in data.schema.features if f.name != "history")))
+    with pytest.raises(DataError, match=r"'history'.*-> set data.history_length=N"):
+        side_feature_names(without, ["history"])
