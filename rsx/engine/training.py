@@ -323,10 +323,13 @@ def train_and_evaluate(
         last = epochs_run[-1] if epochs_run else initial_epoch - 1
         tracker.set_tags({"rsx.early_stopping.best_epoch": stopper.best_epoch + 1,
                           "rsx.early_stopping.last_epoch": last + 1})
-        if stopper.best_epoch != last and last + 1 == trainer.epochs:
-            # The restored weights' final val_* would share the last epoch's step, and a step
-            # is recorded once: put them one step after, so they are the values MLflow shows.
-            final_step += 1
+        # The final metrics follow the last epoch that ran, never an epoch that did not. The
+        # restored weights' val_* would share that epoch's step, and a step is recorded once:
+        # they go one step after it, so they are the values MLflow shows.
+        final_step = last + 1 if stopper.best_epoch == last else last + 2
+        if last + 1 < trainer.epochs or stopper.best_epoch != last:
+            log.info("rsx: early stopping on %s: trained %d of %d epochs, kept epoch %d's weights",
+                     stopper.monitor, last + 1, trainer.epochs, stopper.best_epoch + 1)
     metrics = final_metrics(model, plugin, data, validation, test, backend)
     with backend.inference_scope():
         artifacts = plugin.artifacts(model, data)

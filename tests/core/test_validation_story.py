@@ -20,9 +20,10 @@ def _run(tmp_path_factory, name, overrides):
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory):
     # Learning rates high enough that validation RMSE gets worse again within 4 epochs (here:
-    # best at epoch 3 of 4, so the restored weights' final val_rmse goes one step after).
+    # best at epoch 3, stopped after 4 of 6, so the restored weights' final val_rmse goes one
+    # step after epoch 4, not after epoch 6, which never ran).
     return _run(tmp_path_factory, "held_out", [
-        "trainer.epochs=4", "trainer.early_stopping_patience=1",
+        "trainer.epochs=6", "trainer.early_stopping_patience=1",
         "model.optimizer.learning_rate=0.3", "model.table_optimizer.learning_rate=0.3"])
 
 
@@ -55,8 +56,12 @@ def test_early_stopping_keeps_the_best_validation_epoch(held_out):
                  if m.step <= int(tags["rsx.early_stopping.last_epoch"])]
     best = min(per_epoch, key=lambda m: m.value)
     assert int(tags["rsx.early_stopping.best_epoch"]) == best.step
-    # The final val_rmse MLflow shows is the restored (best) model's, not the last epoch's.
+    # The final val_rmse MLflow shows is the restored (best) model's, not the last epoch's,
+    # logged right after the last epoch that ran.
     assert metrics["val_rmse"] == pytest.approx(best.value, rel=1e-4)
+    last = int(tags["rsx.early_stopping.last_epoch"])
+    steps = [m.step for m in metric_history(workdir, run.info.run_id, "val_rmse")]
+    assert max(steps) == (last if best.step == last else last + 1), steps
     assert metrics["val_rmse"] < metrics["baseline_val_rmse"]
     assert "test_rmse" in metrics and "baseline_test_rmse" in metrics
 
