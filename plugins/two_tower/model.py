@@ -61,7 +61,9 @@ def _check_entity(data, entity: str, names: list[str]) -> None:
             raise ConfigError(
                 f"model.{entity}_features names '{name}', which is not a per-{entity} side feature of "
                 f"data '{data.name}' (it has: {', '.join(have) or 'none'})",
-                f"remove '{name}' from model.{entity}_features",
+                # The users' history exists only when the data is asked for it.
+                "set data.history_length=N (each user's latest N training items)"
+                if (entity, name) == ("user", "history") else f"remove '{name}' from model.{entity}_features",
             )
 
 

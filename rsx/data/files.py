@@ -119,7 +119,9 @@ def _read_one(file: str, sep, usecols, dtype, encoding, quoting=0) -> "pd.DataFr
             missing = [c for c in usecols or () if c not in _header(file, sep, encoding)]
             raise DataError(f"{file} has no column '{missing[0] if missing else usecols}' "
                             f"(columns: {', '.join(map(str, _header(file, sep, encoding)))})",
-                            "map an existing column in data.columns.*, or fix the file's header") from None
+                            "map an existing column in data.columns.* (ids, rating, timestamp), declare only "
+                            "existing columns in data.features.* (side features; or give them their own file "
+                            "in data.user_features_path / data.item_features_path), or fix the file's header") from None
         raise DataError(f"{file}: {text}", "check the column types (data.columns.*) and the file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{file} cannot be read ({type(error).__name__}: {error})",

@@ -92,7 +92,8 @@ class RetrievalEvaluation:
             if not 1 <= k <= num_candidates:
                 raise ConfigError(
                     f"model.metrics_k has k={k} but the catalogue has {num_candidates} items",
-                    f"use cut-offs between 1 and {num_candidates}",
+                    f"use cut-offs between 1 and {num_candidates}, e.g. 'model.metrics_k=["
+                    f"{','.join(str(k) for k in sorted({min(5, num_candidates), min(10, num_candidates)}))}]'",
                 )
 
 

@@ -90,7 +90,8 @@ class RunStore:
         if not create and path is not None and not os.path.exists(path):
             raise TrackingError(
                 f"no MLflow store at {path}: no rsx run was recorded there",
-                "run this where rsx recorded its runs (its mlflow.db), or give the store's tracking URI",
+                "run this where rsx recorded its runs (its mlflow.db), or give the store's tracking URI "
+                "(rsx.compare --tracking-uri URI)",
             )
         self.client = open_client(uri)
 

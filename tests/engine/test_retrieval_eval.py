@@ -55,4 +55,6 @@ def test_a_threshold_no_row_passes_leaves_metrics_missing_with_a_warning(report)
 
 
 def test_k_past_the_catalogue_is_one_line_naming_the_key(report):
-    assert report["k_error"] == "model.metrics_k has k=10 but the catalogue has 5 items -> use cut-offs between 1 and 5"
+    assert report["k_error"] == (
+        "model.metrics_k has k=10 but the catalogue has 5 items -> use cut-offs between 1 and 5, "
+        "e.g. 'model.metrics_k=[5]'")
