@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from typing import Any, Iterator, Mapping
 
 import mlflow.pyfunc
@@ -27,35 +28,40 @@ import mlflow.pyfunc
 MODEL_NAME = "model"
 
 
-class KerasRecommender(mlflow.pyfunc.PythonModel):
-    """Scores (query, item) rows with the run's Keras model, from raw ids.
+# MLflow warns, as it creates any PythonModel subclass, that `predict` has no type hints, and
+# forces that warning on (its own `simplefilter("once")`), so a filter cannot hide it; recording
+# the warnings of the class creation does. `predict` has no type hints on purpose (see there).
+with warnings.catch_warnings(record=True):
 
-    Input: a pandas DataFrame (or a dict of arrays) with the raw user and item ids as the data
-    had them (strings or integers) and any interaction-level feature the model takes; user and
-    item side features are gathered from the saved feature tables, and an id the training data
-    never had becomes the out-of-vocabulary row 0 (`rsx.serving.IdMapper`, the same mapping
-    `rsx.serving.load` uses). Output: a float32 numpy array of shape (rows,). Keras is imported
-    on load, on the backend KERAS_BACKEND names (default TensorFlow).
-    """
+    class KerasRecommender(mlflow.pyfunc.PythonModel):
+        """Scores (query, item) rows with the run's Keras model, from raw ids.
 
-    def load_context(self, context):
-        from rsx.serving import IdMapper, describe, load_folder, load_tables
+        Input: a pandas DataFrame (or a dict of arrays) with the raw user and item ids as the data
+        had them (strings or integers) and any interaction-level feature the model takes; user and
+        item side features are gathered from the saved feature tables, and an id the training data
+        never had becomes the out-of-vocabulary row 0 (`rsx.serving.IdMapper`, the same mapping
+        `rsx.serving.load` uses). Output: a float32 numpy array of shape (rows,). Keras is imported
+        on load, on the backend KERAS_BACKEND names (default TensorFlow).
+        """
 
-        folder = os.path.dirname(context.artifacts["model"])
-        self.info = describe(folder)
-        self.mapper = IdMapper(load_tables(folder), self.info, unknown="oov")
-        self.model = load_folder(folder)
+        def load_context(self, context):
+            from rsx.serving import IdMapper, describe, load_folder, load_tables
 
-    # No type hints on predict: MLflow would try to derive a schema from them.
-    def predict(self, context, model_input, params=None):
-        import numpy as np
+            folder = os.path.dirname(context.artifacts["model"])
+            self.info = describe(folder)
+            self.mapper = IdMapper(load_tables(folder), self.info, unknown="oov")
+            self.model = load_folder(folder)
 
-        columns = model_input.columns if hasattr(model_input, "columns") else model_input.keys()
-        inputs = {name: _array(model_input[name]) for name in columns}
-        rows_in = self.mapper.encode(inputs)
-        rows = len(next(iter(rows_in.values())))
-        scores = self.model.predict(rows_in, batch_size=max(rows, 1), verbose=0)
-        return np.asarray(scores, dtype="float32").reshape(rows, -1)[:, 0]
+        # No type hints on predict: MLflow would try to derive a schema from them.
+        def predict(self, context, model_input, params=None):
+            import numpy as np
+
+            columns = model_input.columns if hasattr(model_input, "columns") else model_input.keys()
+            inputs = {name: _array(model_input[name]) for name in columns}
+            rows_in = self.mapper.encode(inputs)
+            rows = len(next(iter(rows_in.values())))
+            scores = self.model.predict(rows_in, batch_size=max(rows, 1), verbose=0)
+            return np.asarray(scores, dtype="float32").reshape(rows, -1)[:, 0]
 
 
 def _array(column: Any):
@@ -144,8 +150,6 @@ def _fluent_context(uri: str, experiment_id: str) -> Iterator[None]:
     experiment; point both at the run's, then put them back."""
     from mlflow.tracking import fluent
     from mlflow.tracking._tracking_service import utils
-
-    import warnings
 
     previous_uri, previous_experiment = utils._tracking_uri, fluent._active_experiment_id
     progress = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
