@@ -11,7 +11,7 @@ import logging
 import os
 import subprocess
 import traceback
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -81,8 +81,12 @@ def run_name(cfg: DictConfig) -> str:
     return cfg.tracking.run_name or f"{cfg.model.name}-{cfg.backend.name}-{cfg.data.name}"
 
 
-def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | None = None) -> dict[str, float]:
+def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | None = None,
+        on_run: Optional[Callable[[str], None]] = None) -> dict[str, float]:
     """Trains and evaluates one job; returns its final metrics.
+
+    `on_run` is told the MLflow run's id as soon as the run exists (new or resumed), so the
+    caller can name it in its last line whatever happens next.
 
     Raises `RsxError` for anything the user can fix. The MLflow run, once started, always
     ends FINISHED, FAILED (traceback attached) or KILLED (Ctrl-C).
@@ -127,6 +131,8 @@ def run(cfg: DictConfig, overrides: list[str] | None = None, output_dir: str | N
                 **dict(cfg.tracking.get("tags") or {}),
             },
         )
+        if on_run is not None and tracker.run_id is not None:
+            on_run(tracker.run_id)
         from rsx.testing.faults import signal_at
 
         signal_at("run_created")

@@ -102,11 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from rsx import job
 
+    opened: list[str] = []  # The MLflow run `job.run` opened or resumed, once it exists.
+
     def finish(status: str, metrics: Mapping[str, float] | None = None, error: str | None = None, code: int = 0) -> int:
         from rsx.tracking import where_line
 
         name, value = main_metric_of(cfg.model, metrics or {})
-        run_id = _run_id_of(cfg, output_dir, started, status)
+        found = _run_id_of(cfg, output_dir, started, status)  # Also ends a run a stop orphaned.
+        run_id = opened[-1] if opened else found  # A resumed run started before this worker.
         JobResult(
             status=status,
             metrics=dict(metrics or {}),
@@ -121,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
     try:
-        metrics = job.run(cfg, overrides=list(document.get("overrides") or []), output_dir=output_dir)
+        metrics = job.run(cfg, overrides=list(document.get("overrides") or []), output_dir=output_dir,
+                          on_run=opened.append)
     except RsxError as error:
         print(f"rsx: error: {error}", file=sys.stderr)
         return finish(FAILED, error=str(error), code=2)

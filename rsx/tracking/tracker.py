@@ -233,7 +233,7 @@ def where_line(uri: str, experiment: str, run_id: Optional[str], status: str, en
     """The last line a run prints: its id, status and the command that shows it."""
     if not enabled:
         return f"rsx: {status}; not recorded in MLflow (tracking.enabled=false)"
-    if run_id is None:  # Not found: ended before its run opened, or a resumed run (older start).
-        return f"rsx: {status}; runs of experiment '{experiment}': {ui_command(uri)}"
+    if run_id is None:  # The job ended before its MLflow run opened (e.g. a config error).
+        return f"rsx: {status}; no MLflow run was opened for it; runs of experiment '{experiment}': {ui_command(uri)}"
     return f"rsx: MLflow run {run_id} {status} in experiment '{experiment}'; view it: {ui_command(uri)}"
 

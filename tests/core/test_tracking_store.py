@@ -145,7 +145,7 @@ def test_where_line_names_run_status_and_a_ui_command_that_survives_the_shell(tm
     echoed = subprocess.run(["bash", "-c", command.replace("mlflow ui", "printf %s", 1)], capture_output=True, text=True)
     assert echoed.stdout == f"--backend-store-uri{uri}"
     assert "tracking.enabled=false" in where_line(uri, "rsx", None, FINISHED, enabled=False)
-    # Tracking on but no run id found (a resumed run, or one that never opened): no false claim.
+    # Tracking on but no run opened (the job failed before it): says so, no false claim.
     unfound = where_line(uri, "rsx", None, FINISHED)
     assert "tracking.enabled=false" not in unfound and "mlflow ui --backend-store-uri" in unfound
     assert "open http://***@host" in where_line("http://u:pw@host", "rsx", "x", FINISHED)

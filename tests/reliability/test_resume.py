@@ -82,3 +82,4 @@ def test_sigterm_ends_the_run_killed_and_a_rerun_resumes_it(tmp_path):
     assert (after.info.run_id, after.info.status) == (run.info.run_id, "FINISHED")
     assert after.data.tags["rsx.resumed_at_epoch"] == "1"
     assert _epochs(tmp_path, run.info.run_id, "val_loss") == [1, 2]
+    assert f"rsx: MLflow run {run.info.run_id} FINISHED" in resumed.stdout  # The last line names it.
