@@ -3,16 +3,16 @@
 What the feature-kind conformance check (`rsx.testing.feature_probe`) trains on each backend:
 ids (`user_id`, `item_id`, the user's `occupation`), the item's multi-hot `genres` (weighted
 or not), the item's numeric `year`, and the user's `history`, a sequence of items that shares
-the item table and is reduced in the model by a masked mean. Imports keras.
+the item table and is reduced in the model by a masked mean. Keras is imported only when the
+model is built, after the backend's environment is set (like every rsx module outside
+`rsx.engine`, importing this one starts no framework).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import keras
 import numpy as np
-from keras import ops
 
 from rsx.contract import FeatureSpec, ModelPlugin, OptimizerSpec, TableSpec
 from rsx.data.prepared import PreparedData
@@ -106,6 +106,9 @@ class AllKindsModel(ModelPlugin):
         ]
 
     def build(self, embeddings, global_batch_size):
+        import keras  # Here, not at the top: the backend's environment is set by now.
+        from keras import ops
+
         inputs = {
             name: keras.Input(shape=spec.shape, dtype="float32" if name != spec.name else spec.dtype, name=name)
             for spec in self.features() for name in spec.inputs()
