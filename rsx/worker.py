@@ -108,8 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rsx.tracking import where_line
 
         name, value = main_metric_of(cfg.model, metrics or {})
-        found = _run_id_of(cfg, output_dir, started, status)  # Also ends a run a stop orphaned.
-        run_id = opened[-1] if opened else found  # A resumed run started before this worker.
+        if opened and status == FINISHED:  # `job.run` ended it and said which it was.
+            run_id = opened[-1]
+        else:  # Looked up by output dir, which also ends a run a stop orphaned.
+            found = _run_id_of(cfg, output_dir, started, status)
+            run_id = opened[-1] if opened else found  # A resumed run started before this worker.
         JobResult(
             status=status,
             metrics=dict(metrics or {}),
